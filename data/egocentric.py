@@ -1,0 +1,149 @@
+"""Egocentric pipeline with an exact inverse.
+
+    pixels --normalize--> normalized --align--> egocentric --(model)--> reconstruction
+           <-denormalize-            <-unalign-
+
+``normalize`` is one affine map for a whole dataset (subtract the mean position, divide by the
+coordinate spread), fitted on training videos. ``align`` translates every frame so a chosen point
+of a chosen animal (the resident's neck by default) is the origin and rotates it so that animal's
+tail-base -> neck axis points along +y; the same transform moves every animal. The per-frame
+origin and angle are kept in an :class:`Alignment`, so any reconstruction maps back to pixels.
+``mode="baseline"`` skips alignment (the research compares the two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from einops import rearrange
+
+from .errors import PoseDataError
+from .records import PoseRecord
+
+# Accepted spellings of the parts the alignment needs, compared after lower-casing and removing
+# spaces/underscores (CalMS21 "tail_base", DLC "tailbase", MABe "tail base", ethome "tail").
+PART_ALIASES = {
+    "neck": ["neck", "spine1"],
+    "tail_base": ["tailbase", "tail"],
+    "nose": ["nose", "snout"],
+}
+
+
+def find_part(bodyparts: list[str], name: str) -> int:
+    """Index of ``name`` (or one of its aliases) among ``bodyparts``; PoseDataError if absent."""
+    canon = [b.lower().replace(" ", "").replace("_", "") for b in bodyparts]
+    wanted = name.lower().replace(" ", "").replace("_", "")
+    for cand in [wanted, *PART_ALIASES.get(name, [])]:
+        if cand in canon:
+            return canon.index(cand)
+    raise PoseDataError(f"no bodypart {name!r} (or its aliases {PART_ALIASES.get(name, [])}) among {bodyparts}; "
+                        "choose the alignment parts with anchor=/axis_from=/axis_to=")
+
+
+@dataclass
+class Alignment:
+    """Per-frame egocentric transform: aligned = R(angle) @ (x - origin)."""
+
+    origin: np.ndarray  # (T, 2) float64
+    angle: np.ndarray  # (T,) float64, radians
+
+
+def _rotate(xy: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate (T, animals, 2, parts) counter-clockwise by angle (T,)."""
+    c = np.cos(angle)[:, None, None]
+    s = np.sin(angle)[:, None, None]
+    x, y = xy[:, :, 0], xy[:, :, 1]
+    return np.stack([c * x - s * y, s * x + c * y], axis=2)
+
+
+def align(keypoints: np.ndarray, *, animal: int, anchor: int, axis_from: int, axis_to: int
+          ) -> tuple[np.ndarray, Alignment]:
+    """Egocentric keypoints (T, animals, 2, parts) and the per-frame transform that made them."""
+    kp = np.asarray(keypoints, dtype=np.float64)
+    origin = kp[:, animal, :, anchor].copy()  # (T, 2)
+    axis = kp[:, animal, :, axis_to] - kp[:, animal, :, axis_from]  # (T, 2)
+    angle = np.pi / 2 - np.arctan2(axis[:, 1], axis[:, 0])  # rotate the axis onto +y
+    aligned = _rotate(kp - origin[:, None, :, None], angle)
+    return aligned, Alignment(origin, angle)
+
+
+def unalign(aligned: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """Exact inverse of :func:`align` for any (T, animals, 2, parts) array in the aligned frame."""
+    back = _rotate(np.asarray(aligned, dtype=np.float64), -alignment.angle)
+    return back + alignment.origin[:, None, :, None]
+
+
+@dataclass
+class PosePipeline:
+    """normalize -> (align) -> flat features, and back. Fitted once on training videos."""
+
+    mode: str = "egocentric"  # or "baseline"
+    animal: int = 0
+    anchor: str = "neck"
+    axis_from: str = "tail_base"
+    axis_to: str = "neck"
+    center_x: float = 0.0
+    center_y: float = 0.0
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("egocentric", "baseline"):
+            raise ValueError(f"mode {self.mode!r}: expected 'egocentric' or 'baseline'")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+    def fit(self, records: list[PoseRecord]) -> PosePipeline:
+        """Fit the normalization (mean position, coordinate spread) on ``records``; returns self."""
+        if not records:
+            raise PoseDataError("cannot fit the pose pipeline on no video")
+        n = 0
+        s1 = np.zeros(2)
+        for r in records:
+            s1 += r.keypoints.sum(axis=(0, 1, 3), dtype=np.float64)
+            n += r.n_frames * r.n_animals * r.n_parts
+        mean = s1 / n
+        s2 = sum(float(((r.keypoints - mean[None, None, :, None]) ** 2).sum(dtype=np.float64)) for r in records)
+        self.center_x, self.center_y = (float(v) for v in mean)
+        self.scale = float(np.sqrt(s2 / (2 * n))) or 1.0
+        return self
+
+    def _parts(self, record: PoseRecord) -> tuple[int, int, int]:
+        return (find_part(record.bodyparts, self.anchor), find_part(record.bodyparts, self.axis_from),
+                find_part(record.bodyparts, self.axis_to))
+
+    def normalize(self, keypoints: np.ndarray) -> np.ndarray:
+        c = np.array([self.center_x, self.center_y])[:, None]
+        return (np.asarray(keypoints, dtype=np.float64) - c) / self.scale
+
+    def denormalize(self, normalized: np.ndarray) -> np.ndarray:
+        c = np.array([self.center_x, self.center_y])[:, None]
+        return np.asarray(normalized, dtype=np.float64) * self.scale + c
+
+    def forward(self, record: PoseRecord) -> tuple[np.ndarray, Alignment | None]:
+        """Features (T, animals*2*parts) float32 for the model, and the alignment to invert them."""
+        x = self.normalize(record.keypoints)
+        alignment = None
+        if self.mode == "egocentric":
+            anchor, a_from, a_to = self._parts(record)
+            if record.n_animals <= self.animal:
+                raise PoseDataError(f"alignment animal {self.animal} but the video has {record.n_animals}",
+                                    source=record.source, sequence=record.video_id)
+            x, alignment = align(x, animal=self.animal, anchor=anchor, axis_from=a_from, axis_to=a_to)
+        return rearrange(x, "t a c k -> t (a c k)").astype(np.float32), alignment
+
+    def inverse(self, features: np.ndarray, alignment: Alignment | None, n_animals: int, n_parts: int) -> np.ndarray:
+        """Features (T, animals*2*parts) -> keypoints (T, animals, 2, parts) in pixels."""
+        x = rearrange(np.asarray(features, dtype=np.float64), "t (a c k) -> t a c k", a=n_animals, c=2, k=n_parts)
+        if self.mode == "egocentric":
+            if alignment is None:
+                raise ValueError("egocentric features need their Alignment to be mapped back to pixels")
+            x = unalign(x, alignment)
+        return self.denormalize(x)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PosePipeline:
+        return cls(**d)
