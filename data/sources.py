@@ -1,6 +1,7 @@
 """One entry point from a source name or path to a :class:`PoseCollection`.
 
-- ``synthetic`` (the bundled default; ``synthetic:N`` for N videos);
+- ``synthetic`` (the bundled default; ``synthetic:N`` for N videos, ``synthetic:N:M`` for N videos
+  of at most M minutes each);
 - a folder with ``dlc/`` and ``boris/`` subfolders (DeepLabCut pose + BORIS labels, matched by
   video name, e.g. ``../shared/data/ethome_social``);
 - a CalMS21 ``.json`` / ``.npy`` file or a folder of them (split from the official file names,
@@ -71,8 +72,15 @@ def load_pose_source(source: str | Path, *, fps: float = 30.0, test_videos: list
     spec = str(source)
     if spec == "synthetic" or spec.startswith("synthetic:"):
         cfg = synthetic or SyntheticConfig(seed=seed)
-        if ":" in spec:
-            cfg = SyntheticConfig(**{**cfg.__dict__, "n_videos": int(spec.split(":", 1)[1])})
+        parts = spec.split(":")[1:]
+        try:
+            if parts:
+                cfg = SyntheticConfig(**{**cfg.__dict__, "n_videos": int(parts[0])})
+            if len(parts) > 1:
+                top = float(parts[1])
+                cfg = SyntheticConfig(**{**cfg.__dict__, "max_minutes": top, "min_minutes": min(cfg.min_minutes, top)})
+        except ValueError:
+            raise ValueError(f"source {spec!r}: expected 'synthetic', 'synthetic:N' or 'synthetic:N:MAX_MINUTES'") from None
         coll = synthetic_collection(cfg)
     else:
         path = Path(source)

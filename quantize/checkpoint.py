@@ -1,0 +1,69 @@
+"""Saving and loading stage one: the final model (safetensors + config + pipeline) and run folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from data import PosePipeline
+
+from .config import QuantizerConfig
+from .models import BehaviorQuantizer
+
+MODEL_FILE, CONFIG_FILE, PIPELINE_FILE, STATE_FILE = "model.safetensors", "config.json", "pipeline.json", "training_state.json"
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def save_quantizer(model: BehaviorQuantizer, pipeline: PosePipeline, folder: str | Path) -> Path:
+    """Write model.safetensors, config.json and pipeline.json into ``folder`` (weights last-renamed)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.cfg.save(folder / CONFIG_FILE)
+    write_json_atomic(folder / PIPELINE_FILE, pipeline.to_dict())
+    tmp = folder / (MODEL_FILE + ".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    os.replace(tmp, folder / MODEL_FILE)
+    return folder
+
+
+def load_quantizer(folder: str | Path, device: str | torch.device = "cpu"
+                   ) -> tuple[BehaviorQuantizer, PosePipeline]:
+    """Load a model saved by :func:`save_quantizer` (a run's ``model/`` folder or the run folder)."""
+    folder = Path(folder)
+    if (folder / "model" / MODEL_FILE).exists():
+        folder = folder / "model"
+    if not (folder / MODEL_FILE).exists():
+        raise FileNotFoundError(f"{folder}: no {MODEL_FILE}; expected a trained quantizer folder")
+    cfg = QuantizerConfig.load(folder / CONFIG_FILE)
+    model = BehaviorQuantizer(cfg)
+    model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
+    pipeline = PosePipeline.from_dict(json.loads((folder / PIPELINE_FILE).read_text()))
+    return model.to(device).eval(), pipeline
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint (one whose training_state.json was written) of a run."""
+    ckpts = [p for p in (Path(run_dir) / "checkpoints").glob("step_*") if (p / STATE_FILE).exists()]
+    return max(ckpts, key=lambda p: int(p.name.split("_")[1])) if ckpts else None
+
+
+def prepare_output_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to write over an earlier run unless asked; with ``overwrite`` start from an empty folder."""
+    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+        if not overwrite:
+            raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or "
+                                  "--overwrite to replace it")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)

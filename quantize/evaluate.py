@@ -1,0 +1,179 @@
+"""Validation of stage one on held-out videos.
+
+- loss parts (reconstruction MSE in model space, latent, commitment);
+- R2 and RMSE in pixels after re-alignment and de-normalisation (and R2 in model space, which
+  the alignment does not flatter);
+- balanced accuracy (mean of the row-normalised confusion-matrix diagonal) of an SVM on z_e, an
+  SVM on z_q and a decision tree on the codewords (one-hot, so each split is "code == v"), fitted
+  on training windows and scored on held-out windows, labels from each window's centre frame;
+- codebook usage: distinct codewords (G-tuples), % of V^G, used once, per-group perplexity.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import torch
+from sklearn.metrics import confusion_matrix
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from data import MISSING_LABEL, sliding_windows
+from data.egocentric import Alignment
+
+from .config import QuantizerConfig
+from .data import VideoFeatures
+from .product_quantizer import ProductQuantizer
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean of the diagonal of the row-normalised confusion matrix (classes present in y_true)."""
+    labels = np.union1d(y_true, y_pred)  # a prediction of an absent class still counts as a miss
+    cm = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
+    present = cm.sum(axis=1) > 0
+    return float(np.mean(np.diag(cm)[present] / cm.sum(axis=1)[present]))
+
+
+def codebook_usage(codes: np.ndarray, codewords: int) -> dict[str, float]:
+    """Usage of G-tuples in codes (N, G): distinct, % of V^G, used once, perplexity per group."""
+    counts = Counter(map(tuple, codes.tolist()))
+    G = codes.shape[1]
+    ppl = ProductQuantizer.perplexity(torch.as_tensor(codes), codewords).tolist()
+    return {
+        "codewords_used": len(counts),
+        "codewords_used_pct": 100.0 * len(counts) / float(codewords) ** G,
+        "codewords_used_once": sum(1 for c in counts.values() if c == 1),
+        "group_codes_used": [int(len(np.unique(codes[:, g]))) for g in range(G)],
+        "group_perplexity": [round(p, 3) for p in ppl],
+    }
+
+
+@torch.no_grad()
+def encode_windows(model, videos: list[VideoFeatures], window: int, stride: int, batch_size: int,
+                   device: torch.device, pick: np.ndarray | None = None, with_recon: bool = False):
+    """Encode windows of several videos; yields per-batch dicts (centre z_e, z_q, codes, labels, ...).
+
+    ``pick`` (optional) selects global window indices (over all videos in order) to encode.
+    """
+    per_video = [sliding_windows(v.features, window, stride) for v in videos]
+    starts = [np.arange(len(w)) * stride for w in per_video]
+    vid = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
+    start = np.concatenate(starts)
+    order = np.arange(len(start)) if pick is None else np.sort(pick)
+    for b in range(0, len(order), batch_size):
+        idx = order[b:b + batch_size]
+        x = np.stack([per_video[vid[i]][start[i] // stride] for i in idx])
+        x = torch.from_numpy(x).to(device)
+        labels = np.array([videos[vid[i]].record.labels[start[i] + window // 2] for i in idx])
+        out = {"labels": labels, "video": vid[idx], "start": start[idx]}
+        if with_recon:
+            res = model(x)
+            out.update(recon=res["recon"].float().cpu().numpy(), x=x.cpu().numpy(),
+                       recon_loss=float(res["recon_loss"]), latent=float(res["latent"]),
+                       commitment=float(res["commitment"]))
+            c = model.net.center_latent
+            z_e, z_q, codes = c(res["z_e"]), c(res["z_q"]), c(res["codes"])
+        else:
+            z_e, z_q, codes = model.encode_center(x)
+        out.update(z_e=z_e.float().cpu().numpy(), z_q=z_q.float().cpu().numpy(), codes=codes.cpu().numpy())
+        yield out
+
+
+def _n_windows(videos: list[VideoFeatures], window: int, stride: int) -> int:
+    return sum((v.features.shape[0] - window) // stride + 1 for v in videos)
+
+
+def _gather(batches) -> dict[str, np.ndarray]:
+    keys = ("z_e", "z_q", "codes", "labels")
+    parts = {k: [] for k in keys}
+    for b in batches:
+        for k in keys:
+            parts[k].append(b[k])
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _pixel_errors(b: dict, videos: list[VideoFeatures], pipeline, cfg: QuantizerConfig) -> tuple[np.ndarray, ...]:
+    """Per-window reconstruction and truth in pixels, flattened to (B*W, F)."""
+    W = cfg.window
+    frames = b["start"][:, None] + np.arange(W)[None]  # (B, W)
+    recon_px, true_px = [], []
+    for v in np.unique(b["video"]):
+        rows = b["video"] == v
+        f = frames[rows].reshape(-1)
+        al = videos[v].alignment
+        sub = None if al is None else Alignment(al.origin[f], al.angle[f])
+        recon = pipeline.inverse(b["recon"][rows].reshape(-1, cfg.n_features), sub, cfg.n_animals, cfg.n_parts)
+        recon_px.append(recon.reshape(len(f), -1))
+        true_px.append(videos[v].record.keypoints[f].reshape(len(f), -1).astype(np.float64))
+    return np.concatenate(recon_px), np.concatenate(true_px)
+
+
+class _R2:
+    """Streaming variance-weighted R2 and RMSE over (N, F) batches."""
+
+    def __init__(self):
+        self.n, self.s, self.s2, self.sse = 0, 0.0, 0.0, 0.0
+
+    def add(self, pred: np.ndarray, true: np.ndarray) -> None:
+        self.n += true.shape[0]
+        self.s = self.s + true.sum(0)
+        self.s2 = self.s2 + (true ** 2).sum(0)
+        self.sse = self.sse + ((pred - true) ** 2).sum(0)
+
+    def result(self) -> tuple[float, float]:
+        sst = (self.s2 - self.s ** 2 / self.n).sum()
+        return float(1 - self.sse.sum() / sst), float(np.sqrt(self.sse.sum() / (self.n * np.size(self.sse))))
+
+
+def _classify(train: dict, held: dict, seed: int) -> dict[str, float]:
+    keep_t, keep_h = train["labels"] != MISSING_LABEL, held["labels"] != MISSING_LABEL
+    yt, yh = train["labels"][keep_t], held["labels"][keep_h]
+    if len(np.unique(yt)) < 2 or len(yh) == 0:
+        return {}
+    svm = lambda: make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=seed))  # noqa: E731
+    tree = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
+                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=seed))
+    out = {}
+    for name, model, key in (("svm_z_e", svm(), "z_e"), ("svm_z_q", svm(), "z_q"), ("tree_codes", tree, "codes")):
+        model.fit(train[key][keep_t], yt)
+        out[f"bal_acc_{name}"] = balanced_accuracy(yh, model.predict(held[key][keep_h]))
+    return out
+
+
+def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) -> dict:
+    """All validation metrics of ``model`` (unwrapped, any device) on ``data.held_out``."""
+    was_training = model.training
+    model.eval()
+    rng = np.random.default_rng(cfg.seed)
+    W = cfg.window
+    r2_px, r2_model = _R2(), _R2()
+    sums = Counter()
+    n_batches = 0
+    held_batches = []
+    for b in encode_windows(model, data.held_out, W, cfg.eval_stride, cfg.batch_size, device, with_recon=True):
+        recon_px, true_px = _pixel_errors(b, data.held_out, data.pipeline, cfg)
+        r2_px.add(recon_px, true_px)
+        r2_model.add(b["recon"].reshape(-1, cfg.n_features), b["x"][:, :W].reshape(-1, cfg.n_features))
+        for k in ("recon_loss", "latent", "commitment"):
+            sums[k] += b[k]
+        n_batches += 1
+        held_batches.append({k: b[k] for k in ("z_e", "z_q", "codes", "labels")})
+    held = _gather(held_batches)
+    metrics = {k: v / n_batches for k, v in sums.items()}
+    metrics["r2_px"], metrics["rmse_px"] = r2_px.result()
+    metrics["r2_model_space"], metrics["rmse_model_space"] = r2_model.result()
+    metrics.update(codebook_usage(held["codes"], cfg.codewords))
+    # Classifiers: a capped random subsample of training windows and of held-out windows.
+    n_train = _n_windows(data.train, W, cfg.stride)
+    pick = rng.choice(n_train, size=min(n_train, cfg.svm_max_train), replace=False)
+    train = _gather(encode_windows(model, data.train, W, cfg.stride, cfg.batch_size, device, pick=pick))
+    n_held = len(held["labels"])
+    if n_held > cfg.svm_max_eval:
+        sel = np.sort(rng.choice(n_held, size=cfg.svm_max_eval, replace=False))
+        held = {k: v[sel] for k, v in held.items()}
+    metrics.update(_classify(train, held, cfg.seed))
+    model.train(was_training)
+    return metrics
