@@ -13,7 +13,8 @@ from pathlib import Path
 
 # Fields that may differ between a checkpoint and the run resuming it.
 RESUME_MAY_CHANGE = {"max_steps", "resume", "overwrite", "eval_every", "log_every", "checkpoint_every",
-                     "output_dir", "mixed_precision", "eval_stride", "svm_max_train", "svm_max_eval"}
+                     "output_dir", "mixed_precision", "eval_stride", "svm_max_train", "svm_max_eval",
+                     "tree_max_train"}
 
 
 @dataclass
@@ -55,7 +56,8 @@ class QuantizerConfig:
     checkpoint_every: int = 500
     eval_stride: int = field(default=2, metadata={"help": "stride of validation windows"})
     svm_max_train: int = field(default=3000, metadata={"help": "cap on windows an SVM/tree is fitted on"})
-    svm_max_eval: int = field(default=6000, metadata={"help": "cap on held-out windows scored"})
+    svm_max_eval: int = field(default=6000, metadata={"help": "cap on held-out windows an SVM scores"})
+    tree_max_train: int = field(default=30000, metadata={"help": "cap on windows the codeword tree is fitted on"})
     resume: bool = False
     overwrite: bool = False
     # From the data (filled in by the training run)

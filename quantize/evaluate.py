@@ -128,18 +128,31 @@ class _R2:
         return float(1 - self.sse.sum() / sst), float(np.sqrt(self.sse.sum() / (self.n * np.size(self.sse))))
 
 
-def _classify(train: dict, held: dict, seed: int) -> dict[str, float]:
+def _classify(train: dict, held: dict, cfg: QuantizerConfig, rng: np.random.Generator) -> dict[str, float]:
+    """SVMs on z_e / z_q (on at most svm_max_train / svm_max_eval windows: SVC is quadratic) and the
+    codeword tree (on at most tree_max_train windows, scored on every held-out window)."""
     keep_t, keep_h = train["labels"] != MISSING_LABEL, held["labels"] != MISSING_LABEL
-    yt, yh = train["labels"][keep_t], held["labels"][keep_h]
-    if len(np.unique(yt)) < 2 or len(yh) == 0:
+    train = {k: v[keep_t] for k, v in train.items()}
+    held = {k: v[keep_h] for k, v in held.items()}
+    if len(np.unique(train["labels"])) < 2 or len(held["labels"]) == 0:
         return {}
-    svm = lambda: make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=seed))  # noqa: E731
-    tree = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
-                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=seed))
+
+    def cap(d: dict, n: int) -> dict:
+        if len(d["labels"]) <= n:
+            return d
+        sel = np.sort(rng.choice(len(d["labels"]), size=n, replace=False))
+        return {k: v[sel] for k, v in d.items()}
+
+    svm_train, svm_held = cap(train, cfg.svm_max_train), cap(held, cfg.svm_max_eval)
     out = {}
-    for name, model, key in (("svm_z_e", svm(), "z_e"), ("svm_z_q", svm(), "z_q"), ("tree_codes", tree, "codes")):
-        model.fit(train[key][keep_t], yt)
-        out[f"bal_acc_{name}"] = balanced_accuracy(yh, model.predict(held[key][keep_h]))
+    for name, key in (("svm_z_e", "z_e"), ("svm_z_q", "z_q")):
+        svm = make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=cfg.seed))
+        svm.fit(svm_train[key], svm_train["labels"])
+        out[f"bal_acc_{name}"] = balanced_accuracy(svm_held["labels"], svm.predict(svm_held[key]))
+    tree = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
+                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=cfg.seed))
+    tree.fit(train["codes"], train["labels"])
+    out["bal_acc_tree_codes"] = balanced_accuracy(held["labels"], tree.predict(held["codes"]))
     return out
 
 
@@ -166,14 +179,10 @@ def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) 
     metrics["r2_px"], metrics["rmse_px"] = r2_px.result()
     metrics["r2_model_space"], metrics["rmse_model_space"] = r2_model.result()
     metrics.update(codebook_usage(held["codes"], cfg.codewords))
-    # Classifiers: a capped random subsample of training windows and of held-out windows.
+    # Classifiers are fitted on a random subsample of training windows (see _classify for the caps).
     n_train = _n_windows(data.train, W, cfg.stride)
-    pick = rng.choice(n_train, size=min(n_train, cfg.svm_max_train), replace=False)
+    pick = rng.choice(n_train, size=min(n_train, max(cfg.svm_max_train, cfg.tree_max_train)), replace=False)
     train = _gather(encode_windows(model, data.train, W, cfg.stride, cfg.batch_size, device, pick=pick))
-    n_held = len(held["labels"])
-    if n_held > cfg.svm_max_eval:
-        sel = np.sort(rng.choice(n_held, size=cfg.svm_max_eval, replace=False))
-        held = {k: v[sel] for k, v in held.items()}
-    metrics.update(_classify(train, held, cfg.seed))
+    metrics.update(_classify(train, held, cfg, rng))
     model.train(was_training)
     return metrics
