@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from data import PosePipeline
 
-from .config import QuantizerConfig
+from .config import QuantizerConfig, RunConfig
 from .models import BehaviorQuantizer
 
 MODEL_FILE, CONFIG_FILE, PIPELINE_FILE, STATE_FILE = "model.safetensors", "config.json", "pipeline.json", "training_state.json"
@@ -51,6 +51,31 @@ def load_quantizer(folder: str | Path, device: str | torch.device = "cpu"
     model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))
     pipeline = PosePipeline.from_dict(json.loads((folder / PIPELINE_FILE).read_text()))
     return model.to(device).eval(), pipeline
+
+
+def resume_point(cfg: RunConfig, run_dir: str | Path) -> tuple[Path | None, int]:
+    """(newest checkpoint, its step) when ``cfg.resume``, else (None, 0); refuses another config."""
+    if not cfg.resume:
+        return None, 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise FileNotFoundError(f"--resume: {run_dir} has no complete checkpoint to resume from")
+    diff = type(cfg).load(ckpt / CONFIG_FILE).differences(cfg)
+    if diff:
+        raise ValueError(f"--resume: checkpoint {ckpt} was made with another config: "
+                         + ", ".join(f"{k}={a!r} there, {b!r} now" for k, (a, b) in diff.items()))
+    return ckpt, int(json.loads((ckpt / STATE_FILE).read_text())["step"])
+
+
+def save_checkpoint(accelerator, cfg: RunConfig, run_dir: str | Path, step: int) -> Path:
+    """``accelerator.save_state`` into ``checkpoints/step_N`` with the config; the state file last marks it complete."""
+    ck = Path(run_dir) / "checkpoints" / f"step_{step}"
+    accelerator.save_state(str(ck))  # every rank takes part; accelerate writes on the main one
+    if accelerator.is_main_process:
+        cfg.save(ck / CONFIG_FILE)
+        write_json_atomic(ck / STATE_FILE, {"step": step})
+    accelerator.wait_for_everyone()
+    return ck
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:

@@ -10,15 +10,46 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
-# Fields that may differ between a checkpoint and the run resuming it.
-RESUME_MAY_CHANGE = {"max_steps", "resume", "overwrite", "eval_every", "log_every", "checkpoint_every",
-                     "output_dir", "mixed_precision", "eval_stride", "svm_max_train", "svm_max_eval",
-                     "tree_max_train"}
+
+class RunConfig:
+    """JSON save/load and the resume check shared by every training config (a dataclass mixin).
+
+    Fields declared with ``init=False`` are filled from the data and restored on load.
+    """
+
+    # Fields that may differ between a checkpoint and the run resuming it.
+    RESUME_MAY_CHANGE: ClassVar[frozenset[str]] = frozenset(
+        {"max_steps", "resume", "overwrite", "eval_every", "log_every", "checkpoint_every", "output_dir",
+         "mixed_precision"})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
+
+    @classmethod
+    def load(cls, path: str | Path):
+        d = json.loads(Path(path).read_text())
+        cfg = cls(**{f.name: d[f.name] for f in fields(cls) if f.init and f.name in d})
+        for f in fields(cls):
+            if not f.init and f.name in d:
+                setattr(cfg, f.name, d[f.name])
+        return cfg
+
+    def differences(self, other: RunConfig) -> dict[str, tuple]:
+        """Fields (other than those a resume may change) whose values differ: {name: (self, other)}."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if k not in self.RESUME_MAY_CHANGE and a[k] != b[k]}
 
 
 @dataclass
-class QuantizerConfig:
+class QuantizerConfig(RunConfig):
+    RESUME_MAY_CHANGE: ClassVar[frozenset[str]] = RunConfig.RESUME_MAY_CHANGE | {
+        "eval_stride", "svm_max_train", "svm_max_eval", "tree_max_train"}
+
     # Data
     source: str = field(default="synthetic", metadata={"help": "'synthetic', a CalMS21 file/folder, a DLC(+BORIS) folder"})
     test_videos: list[str] = field(default_factory=list, metadata={"help": "videos moved to the held-out split"})
@@ -29,7 +60,8 @@ class QuantizerConfig:
     # Model
     family: str = field(default="gru", metadata={"help": "'gru' (VAME-style) or 'conv' (temporal convolutions)"})
     hidden_size: int = 256
-    num_layers: int = 2
+    num_layers: int = field(default=2, metadata={"help": "GRU encoder layers"})
+    decoder_layers: int = field(default=1, metadata={"help": "GRU decoder layers (VAME: 1)"})
     conv_layers: int = 4
     dropout: float = 0.0
     latent_dim: int = 32
@@ -66,6 +98,8 @@ class QuantizerConfig:
     n_parts: int = field(default=0, init=False)
     fps: float = field(default=0.0, init=False)
     vocab: dict[str, int] = field(default_factory=dict, init=False)
+    bodyparts: list[str] = field(default_factory=list, init=False)
+    individuals: list[str] = field(default_factory=list, init=False)
 
     def validate(self) -> None:
         """Raise ValueError for settings that cannot work, one clear message each."""
@@ -86,23 +120,3 @@ class QuantizerConfig:
     def input_length(self) -> int:
         """Frames per training example: the window, plus the future the second decoder predicts."""
         return self.window + (self.future_steps if self.future_decoder and self.family == "gru" else 0)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
-
-    @classmethod
-    def load(cls, path: str | Path) -> QuantizerConfig:
-        d = json.loads(Path(path).read_text())
-        cfg = cls(**{f.name: d[f.name] for f in fields(cls) if f.init and f.name in d})
-        for f in fields(cls):
-            if not f.init and f.name in d:
-                setattr(cfg, f.name, d[f.name])
-        return cfg
-
-    def differences(self, other: QuantizerConfig) -> dict[str, tuple]:
-        """Fields (other than those a resume may change) whose values differ: {name: (self, other)}."""
-        a, b = self.to_dict(), other.to_dict()
-        return {k: (a[k], b[k]) for k in a if k not in RESUME_MAY_CHANGE and a[k] != b[k]}

@@ -56,6 +56,7 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
     cfg.n_animals, cfg.n_parts = first.n_animals, first.n_parts
     cfg.n_features = first.n_animals * 2 * first.n_parts
     cfg.fps, cfg.vocab = first.fps, dict(first.vocab)
+    cfg.bodyparts, cfg.individuals = list(first.bodyparts), list(first.individuals)
     return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline), held)
 
 

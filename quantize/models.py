@@ -28,8 +28,12 @@ class GRUEncoderDecoder(nn.Module):
         self.encoder = nn.GRU(F, H, num_layers=cfg.num_layers, batch_first=True, bidirectional=True,
                               dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.to_latent = nn.Linear(2 * H * cfg.num_layers, D)
-        self.decoder = nn.GRU(D, H, num_layers=cfg.num_layers, batch_first=True,
-                              dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+        # As VAME's decoder, the GRU starts from a hidden state made from the latent and reads the
+        # latent repeated over time; one direction (VAME's has two) keeps it cheaper than VAME's.
+        self.decoder_layers = cfg.decoder_layers
+        self.latent_to_hidden = nn.Linear(D, cfg.decoder_layers * H)
+        self.decoder = nn.GRU(D, H, num_layers=cfg.decoder_layers, batch_first=True,
+                              dropout=cfg.dropout if cfg.decoder_layers > 1 else 0.0)
         self.to_frames = nn.Linear(H, F)
         self.future_steps = cfg.future_steps if cfg.future_decoder else 0
         if self.future_steps:
@@ -43,7 +47,9 @@ class GRUEncoderDecoder(nn.Module):
 
     def decode(self, zq: torch.Tensor, length: int) -> torch.Tensor:
         """(B, 1, D) -> (B, length, F)."""
-        out, _ = self.decoder(repeat(zq[:, 0], "b d -> b t d", t=length))
+        z = zq[:, 0]
+        h0 = rearrange(self.latent_to_hidden(z), "b (l h) -> l b h", l=self.decoder_layers).contiguous()
+        out, _ = self.decoder(repeat(z, "b d -> b t d", t=length), h0)
         return self.to_frames(out)
 
     def predict_future(self, zq: torch.Tensor) -> torch.Tensor:

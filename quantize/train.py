@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 from .checkpoint import (
     CONFIG_FILE,
     PIPELINE_FILE,
-    STATE_FILE,
-    latest_checkpoint,
     prepare_output_dir,
+    resume_point,
+    save_checkpoint,
     save_quantizer,
     write_json_atomic,
 )
@@ -49,23 +49,10 @@ def format_table(rows: list[dict], keys: list[str] = TABLE_KEYS) -> str:
     return "\n".join(lines)
 
 
-def _trackers() -> list[str] | None:
+def available_trackers() -> list[str] | None:
+    """accelerate trackers to log to: tensorboard when it is installed, else none (JSON lines only)."""
     from accelerate.utils import is_tensorboard_available
     return ["tensorboard"] if is_tensorboard_available() else None
-
-
-def _resume_point(cfg: QuantizerConfig, run_dir: Path) -> tuple[Path | None, int]:
-    if not cfg.resume:
-        return None, 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is None:
-        raise FileNotFoundError(f"--resume: {run_dir} has no complete checkpoint to resume from")
-    saved = QuantizerConfig.load(ckpt / CONFIG_FILE)
-    diff = saved.differences(cfg)
-    if diff:
-        raise ValueError(f"--resume: checkpoint {ckpt} was made with another config: "
-                         + ", ".join(f"{k}={a!r} there, {b!r} now" for k, (a, b) in diff.items()))
-    return ckpt, int(json.loads((ckpt / STATE_FILE).read_text())["step"])
 
 
 def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data: QuantizerData | None = None
@@ -76,14 +63,14 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
     """
     cfg.validate()
     run_dir = Path(cfg.output_dir)
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with=_trackers(), project_dir=str(run_dir))
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, log_with=available_trackers(), project_dir=str(run_dir))
     main = accelerator.is_main_process
     if main:
         prepare_output_dir(run_dir, resume=cfg.resume, overwrite=cfg.overwrite)
     accelerator.wait_for_everyone()
     set_seed(cfg.seed)
     data = data or load_quantizer_data(cfg)  # fills cfg.n_features, vocab, fps ...
-    ckpt, step = _resume_point(cfg, run_dir)
+    ckpt, step = resume_point(cfg, run_dir)
     if main:
         accelerator.print(data.collection.summary())
         cfg.save(run_dir / CONFIG_FILE)
@@ -154,12 +141,7 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
                     with open(run_dir / "metrics.jsonl", "a") as f:
                         f.write(json.dumps({"split": "train", "step": step, **logs}) + "\n")
             if step % cfg.checkpoint_every == 0 or step == end:
-                ck = run_dir / "checkpoints" / f"step_{step}"
-                accelerator.save_state(str(ck))  # every rank takes part; accelerate writes on the main one
-                if main:
-                    cfg.save(ck / CONFIG_FILE)
-                    write_json_atomic(ck / STATE_FILE, {"step": step, "epoch": step // steps_per_epoch})
-                accelerator.wait_for_everyone()
+                save_checkpoint(accelerator, cfg, run_dir, step)
             if step % eval_every == 0 and step < cfg.max_steps:
                 last_metrics = validate()
             if step >= end:
