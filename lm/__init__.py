@@ -1,5 +1,19 @@
-"""Stage two: tokens over codewords, and (later) a GPT over them."""
+"""Stage two: tokens over codewords, a GPT over them, its evaluation, embeddings and samples."""
 
+from .config import LMConfig
+from .data import (
+    BlockDataset,
+    TokenExport,
+    TokenStream,
+    load_token_export,
+    split_stream,
+    token_stream,
+)
+from .embeddings import frame_embeddings
+from .evaluate import baseline_metrics, gpt_nll, nll_metrics
+from .model import build_gpt, n_parameters
+from .ngram import NGramLM
+from .sampling import sample_tokens
 from .tokenizer import (
     SCHEMES,
     SPECIAL_TOKENS,
@@ -10,6 +24,9 @@ from .tokenizer import (
     tokenizer_for_export,
     tuple_symbols,
 )
+from .train import save_lm, train_lm
 
-__all__ = ["SCHEMES", "SPECIAL_TOKENS", "BehaviorTokenizer", "TokenScheme", "TokenizerConfig", "run_lengths",
-           "tokenizer_for_export", "tuple_symbols"]
+__all__ = ["SCHEMES", "SPECIAL_TOKENS", "BehaviorTokenizer", "BlockDataset", "LMConfig", "NGramLM", "TokenExport",
+           "TokenScheme", "TokenStream", "TokenizerConfig", "baseline_metrics", "build_gpt", "frame_embeddings",
+           "gpt_nll", "load_token_export", "n_parameters", "nll_metrics", "run_lengths", "sample_tokens", "save_lm",
+           "split_stream", "token_stream", "tokenizer_for_export", "train_lm", "tuple_symbols"]

@@ -72,6 +72,8 @@ class BehaviorTokenizer:
         self._vocab = hf.get_vocab()
         self._inv = {i: t for t, i in self._vocab.items()}
         self.unk_id = self._vocab[SPECIAL_TOKENS["unk_token"]]
+        self.sep_id = self._vocab[SPECIAL_TOKENS["sep_token"]]
+        self.special_ids = sorted(self._vocab[t] for t in SPECIAL_TOKENS.values())
         if scheme.scheme == "bpe":
             self._char_to_tuple = json.loads(hf.init_kwargs.get("char_to_tuple", "{}")) or None
 
@@ -145,7 +147,7 @@ class BehaviorTokenizer:
         """Token ids (special tokens dropped) -> codes (T, G); frames of <unk> tokens are -1."""
         G = self.scheme.groups
         s = self.scheme.scheme
-        special = {self._vocab[t] for t in SPECIAL_TOKENS.values()} - {self.unk_id}
+        special = set(self.special_ids) - {self.unk_id}
         keep = [i for i, x in enumerate(np.asarray(ids).tolist()) if x not in special]
         ids = np.asarray(ids)[keep]
         if durations is not None:

@@ -160,7 +160,8 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
     if first.n_animals * 2 * first.n_parts != qcfg.n_features:
         raise ValueError(f"source {source!r} has {first.n_animals} animals x {first.n_parts} parts, the quantizer "
                          f"was trained on {qcfg.n_animals} x {qcfg.n_parts}")
-    meta = {"quantizer_config": qcfg.to_dict(), "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE),
+    meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
+            "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE),
             "groups": qcfg.groups, "codewords": qcfg.codewords, "vocab": coll.vocab, "fps": coll.fps,
             "stride": cfg.stride, "source": source, "with_z_q": cfg.with_z_q}
     final = Path(cfg.output_dir)

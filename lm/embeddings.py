@@ -1,0 +1,57 @@
+"""Per-frame GPT embeddings of a video, for the behavior probes.
+
+A video's codes are tokenized (any scheme) behind a ``<sep>``, run through the GPT in windows
+of the context length that advance by half a window (so each token sees at least half a
+context of the past), and every frame takes the hidden states of the last token that starts at
+or before it: for ``groups`` the frame's last group token (it has read the whole frame), for
+``rle`` / ``bpe`` the token whose run covers the frame. Causal: nothing after that token is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .evaluate import context_windows
+from .tokenizer import BehaviorTokenizer
+
+
+@torch.no_grad()
+def token_hidden_states(model, ids: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Hidden states (layers + 1, N, width) float32 of every position of ``ids`` (N,), embeddings first."""
+    model.eval()
+    device = next(model.parameters()).device
+    ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64))
+    n = len(ids_t)
+    L = min(model.config.n_positions, n)
+    out = np.empty((model.config.n_layer + 1, n, model.config.n_embd), dtype=np.float32)
+    wins = context_windows(n, model.config.n_positions, first=0)
+    for b in range(0, len(wins), batch_size):
+        batch = wins[b:b + batch_size]
+        x = torch.stack([ids_t[s:s + L] for s, _ in batch]).to(device)  # (B, L)
+        hidden = torch.stack(model(input_ids=x, output_hidden_states=True).hidden_states)  # (layers+1, B, L, E)
+        hidden = hidden.float().cpu().numpy()
+        for row, (s, keep) in enumerate(batch):
+            out[:, keep:s + L] = hidden[:, row, keep - s:]
+    return out
+
+
+def frame_token_index(tokenizer: BehaviorTokenizer, durations: np.ndarray, n_frames: int) -> np.ndarray:
+    """For each frame, the index of the last token starting at or before it, (n_frames,)."""
+    starts = tokenizer.frame_of_token(durations)
+    return np.searchsorted(starts, np.arange(n_frames), side="right") - 1
+
+
+def frame_embeddings(model, tokenizer: BehaviorTokenizer, codes: np.ndarray, layers: list[int] | None = None,
+                     batch_size: int = 16) -> np.ndarray:
+    """codes (T, G) of one video -> hidden states (len(layers), T, width), aligned to frames.
+
+    ``layers`` index ``hidden_states`` (0 = token embeddings, n_layer = last block); default all.
+    """
+    ids, durations = tokenizer.encode(codes)
+    stream = np.concatenate([[tokenizer.sep_id], ids])
+    hidden = token_hidden_states(model, stream, batch_size)
+    idx = frame_token_index(tokenizer, durations, len(codes)) + 1  # +1: the leading <sep>
+    if layers is not None:
+        hidden = hidden[layers]
+    return hidden[:, idx]

@@ -1,0 +1,59 @@
+"""Sampling behavior tokens from the GPT (temperature, top-k), with a context that slides.
+
+A GPT-2 has learned positions up to ``n_positions``, so ``model.generate`` cannot go past one
+context; this loop (nanoGPT's ``generate``) keeps the last ``n_positions`` tokens instead and can
+sample minutes of behavior. Special tokens are never sampled, and with the ``groups`` scheme the
+k-th token of a frame is drawn from group k's codewords only, so every sample decodes to codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .tokenizer import BehaviorTokenizer
+
+
+def allowed_masks(tokenizer: BehaviorTokenizer) -> torch.Tensor:
+    """(P, vocab) bool: row p says which tokens may come at position p (mod P) of a video.
+
+    ``groups``: P = G, row g allows group g's codewords; other schemes: P = 1, every non-special token.
+    """
+    vocab = tokenizer.hf.get_vocab()
+    V = len(tokenizer)
+    special = set(tokenizer.special_ids)
+    if tokenizer.scheme.scheme == "groups":
+        G = tokenizer.scheme.groups
+        masks = torch.zeros(G, V, dtype=torch.bool)
+        for token, i in vocab.items():
+            if i not in special:
+                masks[int(token.split("_")[0][1:]), i] = True
+        return masks
+    masks = torch.ones(1, V, dtype=torch.bool)
+    masks[0, sorted(special)] = False
+    return masks
+
+
+@torch.no_grad()
+def sample_tokens(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, n_new: int, *, temperature: float = 1.0,
+                  top_k: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
+    """Continue one video's tokens (``prompt`` without its leading ``<sep>``) by ``n_new`` tokens."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    model.eval()
+    device = next(model.parameters()).device
+    context = model.config.n_positions
+    masks = allowed_masks(tokenizer).to(device)
+    ids = torch.as_tensor(np.concatenate([[tokenizer.sep_id], np.asarray(prompt, dtype=np.int64)]), device=device)
+    out = []
+    for _ in range(n_new):
+        logits = model(input_ids=ids[-context:][None]).logits[0, -1].float() / temperature
+        logits = logits.masked_fill(~masks[(len(ids) - 1) % len(masks)], float("-inf"))
+        if top_k:
+            kth = torch.topk(logits, min(top_k, int(masks.sum(1).min()))).values[-1]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        probs = torch.softmax(logits, dim=-1).cpu()
+        nxt = int(torch.multinomial(probs, 1, generator=generator))
+        out.append(nxt)
+        ids = torch.cat([ids, torch.tensor([nxt], device=device)])
+    return np.asarray(out, dtype=np.int64)

@@ -1,0 +1,199 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from data import load_records
+from lm import (
+    SCHEMES,
+    BehaviorTokenizer,
+    LMConfig,
+    NGramLM,
+    TokenStream,
+    build_gpt,
+    frame_embeddings,
+    gpt_nll,
+    load_token_export,
+    nll_metrics,
+    token_stream,
+    train_lm,
+)
+from lm.embeddings import frame_token_index
+from lm.evaluate import context_windows
+from lm.generate import GenerateConfig, generate_behavior
+from lm.sampling import allowed_masks, sample_tokens
+from quantize import QuantizerConfig, train_quantizer
+from quantize.export import ExportConfig, export_tokens
+
+TINY_Q = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
+              max_steps=15, checkpoint_every=15, svm_max_train=200, svm_max_eval=200, eval_stride=6)
+TINY_LM = dict(n_layer=1, n_embd=32, n_head=2, block_size=32, batch_size=8, lr=1e-2, warmup_steps=2,
+               log_every=5, eval_every=0, dropout=0.0)
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    """A tiny quantizer's groups-scheme export of the bundled synthetic data."""
+    from lm import TokenizerConfig, tokenizer_for_export
+    root = tmp_path_factory.mktemp("lm")
+    train_quantizer(QuantizerConfig(output_dir=str(root / "q"), **TINY_Q))
+    export_tokens(ExportConfig(checkpoint=str(root / "q"), output_dir=str(root / "tokens")), progress=False)
+    tokenizer_for_export(root / "tokens", TokenizerConfig(scheme="groups"))
+    return root / "tokens"
+
+
+def _losses(run_dir):
+    rows = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
+    return [r["loss"] for r in rows if r["split"] == "train"]
+
+
+def test_tiny_gpt_trains_saves_and_reloads(export_dir, tmp_path):
+    out = tmp_path / "lm"
+    result = train_lm(LMConfig(tokens=str(export_dir), output_dir=str(out), max_steps=60, checkpoint_every=30,
+                               **TINY_LM))
+    losses = _losses(out)
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert set(result["baselines"]) == {"unigram", "bigram", "trigram"}
+    assert result["gpt"]["perplexity"] < result["baselines"]["unigram"]["perplexity"]
+    assert json.loads((out / "eval.json").read_text())["gpt"] == pytest.approx(result["gpt"])
+    # one folder that AutoModelForCausalLM and AutoTokenizer load, with identical logits
+    model = AutoModelForCausalLM.from_pretrained(str(out / "model")).eval()
+    hf_tok = AutoTokenizer.from_pretrained(str(out / "model"))
+    assert hf_tok.sep_token == "<sep>" and len(hf_tok) == model.config.vocab_size
+    export = load_token_export(export_dir)
+    ids = torch.as_tensor(token_stream(export.tokenizer, export.video_codes("test")).ids[:32])[None]
+    from accelerate import Accelerator  # the model as training left it, from the last checkpoint
+    trained = build_gpt(LMConfig.load(out / "config.json"), export.tokenizer)
+    acc = Accelerator(cpu=True)
+    trained = acc.prepare(trained)
+    acc.load_state(str(out / "checkpoints" / "step_60"))
+    trained.eval()
+    torch.testing.assert_close(model(input_ids=ids).logits, trained(input_ids=ids).logits, rtol=0, atol=0)
+
+
+def test_resume_continues_exactly(export_dir, tmp_path):
+    kw = dict(tokens=str(export_dir), max_steps=20, checkpoint_every=10, **{**TINY_LM, "dropout": 0.1})
+    train_lm(LMConfig(output_dir=str(tmp_path / "full"), **kw))
+    train_lm(LMConfig(output_dir=str(tmp_path / "part"), **kw), stop_after=10)
+    train_lm(LMConfig(output_dir=str(tmp_path / "part"), resume=True, **kw))
+    a = AutoModelForCausalLM.from_pretrained(str(tmp_path / "full" / "model")).state_dict()
+    b = AutoModelForCausalLM.from_pretrained(str(tmp_path / "part" / "model")).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
+def test_bad_lm_inputs(export_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a token export"):
+        load_token_export(tmp_path)
+    with pytest.raises(ValueError, match="n_embd 30 is not divisible by n_head=4"):
+        train_lm(LMConfig(tokens=str(export_dir), output_dir=str(tmp_path / "x"), **{**TINY_LM, "n_embd": 30,
+                                                                                       "n_head": 4}))
+    with pytest.raises(ValueError, match="no split 'nope'"):
+        train_lm(LMConfig(tokens=str(export_dir), output_dir=str(tmp_path / "y"), eval_split="nope", **TINY_LM))
+
+
+def test_ngram_known_answers():
+    V = 4
+    stream = np.array([0, 1, 0, 1, 0, 1, 2])
+    for order in (1, 2, 3):
+        lm = NGramLM(order, V).fit(stream)
+        for ctx in [(), (0,), (1, 0), (3, 3)]:
+            p = lm.distribution(ctx)
+            assert p.shape == (V,) and np.all(p > 0) and math.isclose(p.sum(), 1.0), (order, ctx)
+    uni = NGramLM(1, V).fit(stream)
+    np.testing.assert_allclose(uni.distribution(()), np.array([4, 4, 2, 1]) / 11)  # add-one
+    # Kneser-Ney by hand (D = 0.75): continuation unigram from the bigram types (0,1) (1,0) (1,2):
+    # 0, 1, 2 each (1 - D) / 3, plus the discounted mass 3 D / 3 spread over V = 4 tokens
+    low = np.array([0.25 / 3 + 0.1875] * 3 + [0.1875])
+    bi = NGramLM(2, V).fit(stream)
+    np.testing.assert_allclose(bi.distribution((5, 0)), (np.eye(V)[1] * 2.25 + 0.75 * low) / 3)  # c(0 .) = 3
+    assert bi.distribution((1,))[2] == pytest.approx(0.25 / 3 + 0.75 * 2 / 3 * low[2])
+    tri = NGramLM(3, V).fit(stream)
+    mid = 0.25 / 2 + 0.75 * 2 / 2 * low[0]  # P(0 | 1) from the trigram types (0,1,0) (0,1,2)
+    assert tri.distribution((0, 1))[0] == pytest.approx(1.25 / 3 + 0.75 * 2 / 3 * mid)
+    assert tri.nll(np.array([0, 1, 0]))[-1] == pytest.approx(-math.log(1.25 / 3 + 0.75 * 2 / 3 * mid))
+
+
+def test_gpt_nll_windows_cover_every_token_once():
+    for n, L in [(10, 4), (11, 4), (7, 32), (100, 16)]:
+        kept = []
+        for s, keep in context_windows(n, L):
+            assert keep > s or s == 0
+            kept += list(range(keep, min(s + L, n)))
+        assert kept == list(range(1, n)), (n, L)
+    torch.manual_seed(0)
+    tok = _tokenizer("combined")
+    model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok).eval()
+    ids = np.random.default_rng(0).integers(0, len(tok), 30)
+    nll = gpt_nll(model, ids, block_size=8, batch_size=3)
+    assert nll.shape == (29,) and np.isfinite(nll).all()
+    # the first window is scored exactly as one forward pass would
+    with torch.no_grad():
+        logits = model(input_ids=torch.as_tensor(ids[:8])[None]).logits[0]
+    expected = torch.nn.functional.cross_entropy(logits[:-1], torch.as_tensor(ids[1:8]), reduction="none")
+    np.testing.assert_allclose(nll[:7], expected.numpy(), rtol=1e-5)
+    m = nll_metrics(nll, TokenStream(ids, frames=15, videos=1), fps=30)
+    assert m["bits_per_frame"] == pytest.approx(nll.sum() / math.log(2) / 15)
+    assert m["bits_per_second"] == pytest.approx(m["bits_per_frame"] * 30)
+
+
+def _codes():
+    # runs of 3, 1 and 2 frames, then a repeat: 6 frames, 2 groups
+    return np.array([[1, 2], [1, 2], [1, 2], [0, 3], [2, 2], [2, 2]])
+
+
+def _tokenizer(scheme):
+    codes = _codes()
+    return BehaviorTokenizer.build([codes, codes[::-1].copy()], scheme, groups=2, codewords=4, bpe_vocab_size=8)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_frame_embeddings_line_up_with_frames(scheme):
+    tok = _tokenizer(scheme)
+    codes = _codes()
+    ids, durations = tok.encode(codes)
+    idx = frame_token_index(tok, durations, len(codes))
+    expected = {"groups": [1, 3, 5, 7, 9, 11], "combined": [0, 1, 2, 3, 4, 5], "rle": [0, 0, 0, 1, 2, 2]}
+    if scheme in expected:
+        assert idx.tolist() == expected[scheme]
+    # every frame's token covers it: decoding that token alone gives the frame's codes
+    back = tok.decode(ids, durations)
+    np.testing.assert_array_equal(back, codes)
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(**TINY_LM), tok).eval()
+    emb = frame_embeddings(model, tok, codes)
+    assert emb.shape == (2, len(codes), 32)
+    # layer 0 is the token + position embedding of the frame's token (after the leading <sep>)
+    wte, wpe = model.transformer.wte.weight.detach(), model.transformer.wpe.weight.detach()
+    for f, i in enumerate(idx):
+        np.testing.assert_allclose(emb[0, f], (wte[ids[i]] + wpe[i + 1]).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sampling_respects_group_order_and_specials():
+    tok = _tokenizer("groups")
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
+    out = sample_tokens(model, tok, np.zeros(0, dtype=np.int64), 40, temperature=1.5, top_k=3,
+                        generator=torch.Generator().manual_seed(0))  # 40 > the context of 8: it slides
+    masks = allowed_masks(tok)
+    assert all(masks[p % 2, t] for p, t in enumerate(out.tolist()))
+    assert tok.decode(out, np.full(40, 0.5)).shape == (20, 2)
+
+
+def test_generation_decodes_to_keypoints(export_dir, tmp_path):
+    out = tmp_path / "lm"
+    train_lm(LMConfig(tokens=str(export_dir), output_dir=str(out), max_steps=5, checkpoint_every=5, **TINY_LM))
+    samples = tmp_path / "samples"
+    recs = generate_behavior(GenerateConfig(lm=str(out), output_dir=str(samples), prompt_seconds=1, seconds=2,
+                                            samples=2, top_k=5, gif=False))
+    assert len(recs) == 2
+    for i, rec in enumerate(recs):
+        assert rec.keypoints.shape == (90, 2, 2, 7) and np.isfinite(rec.keypoints).all()
+        assert (rec.labels[:30] >= 0).all() and (rec.labels[30:] == -1).all()  # prompt keeps its labels
+        back = load_records(samples / f"sample_{i:03d}")[0]
+        np.testing.assert_array_equal(back.keypoints, rec.keypoints)
+        assert (samples / f"sample_{i:03d}.png").stat().st_size > 0
+    assert not np.array_equal(recs[0].keypoints[30:], recs[1].keypoints[30:])  # two seeds, two samples
