@@ -16,7 +16,8 @@ _ALIASES = {"tailbase": "tail_base", "tail": "tail_base", "leftear": "left_ear",
             "lefthip": "left_hip", "righthip": "right_hip", "snout": "nose"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no screen)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -73,7 +74,7 @@ def plot_ethogram(ax, codes: np.ndarray | None, labels: np.ndarray | None, vocab
 def plot_sample(record: PoseRecord, path: str | Path, codes: np.ndarray | None = None, n_frames: int = 8,
                 prompt_frames: int = 0) -> Path:
     """A strip of ``n_frames`` evenly spaced frames above an ethogram of ``codes``; saved as PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     T = record.n_frames
     frames = np.linspace(0, T - 1, min(n_frames, T)).astype(int)
     fig = plt.figure(figsize=(2.2 * len(frames), 4.6))
@@ -101,7 +102,7 @@ def plot_sample(record: PoseRecord, path: str | Path, codes: np.ndarray | None =
 
 def animate(record: PoseRecord, path: str | Path, max_frames: int = 300, step: int = 1) -> Path:
     """A GIF of the skeletons (at most ``max_frames`` frames, every ``step``-th) with Pillow."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
     frames = np.arange(0, min(record.n_frames, max_frames * step), step)
     xlim, ylim = _limits(record.keypoints[frames])

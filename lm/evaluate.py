@@ -83,6 +83,7 @@ def baseline_metrics(train: TokenStream, held: TokenStream, vocab_size: int, fps
 def comparison_rows(gpt: dict, baselines: dict[str, dict]) -> list[dict]:
     """Rows of a table: the GPT then each baseline, with how far the GPT is below it (bits/token)."""
     rows = [{"model": "gpt", **gpt}]
-    for name, m in baselines.items():
+    for name in sorted(baselines, key=lambda n: BASELINE_ORDERS.get(n, 99)):
+        m = baselines[name]
         rows.append({"model": name, **m, "gpt_gain_bits_per_token": m["bits_per_token"] - gpt["bits_per_token"]})
     return rows

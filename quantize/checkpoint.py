@@ -38,14 +38,20 @@ def save_quantizer(model: BehaviorQuantizer, pipeline: PosePipeline, folder: str
     return folder
 
 
-def load_quantizer(folder: str | Path, device: str | torch.device = "cpu"
-                   ) -> tuple[BehaviorQuantizer, PosePipeline]:
-    """Load a model saved by :func:`save_quantizer` (a run's ``model/`` folder or the run folder)."""
+def model_folder(folder: str | Path) -> Path:
+    """The folder holding a trained quantizer's weights: a run's ``model/`` folder or the folder itself."""
     folder = Path(folder)
     if (folder / "model" / MODEL_FILE).exists():
         folder = folder / "model"
     if not (folder / MODEL_FILE).exists():
         raise FileNotFoundError(f"{folder}: no {MODEL_FILE}; expected a trained quantizer folder")
+    return folder
+
+
+def load_quantizer(folder: str | Path, device: str | torch.device = "cpu"
+                   ) -> tuple[BehaviorQuantizer, PosePipeline]:
+    """Load a model saved by :func:`save_quantizer` (a run's ``model/`` folder or the run folder)."""
+    folder = model_folder(folder)
     cfg = QuantizerConfig.load(folder / CONFIG_FILE)
     model = BehaviorQuantizer(cfg)
     model.load_state_dict(load_file(str(folder / MODEL_FILE), device=str(device)))

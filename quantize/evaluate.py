@@ -128,6 +128,17 @@ class _R2:
         return float(1 - self.sse.sum() / sst), float(np.sqrt(self.sse.sum() / (self.n * np.size(self.sse))))
 
 
+def svm_classifier(seed: int = 0):
+    """Standardised RBF SVM with balanced class weights (the research's SVM on z_e / z_q)."""
+    return make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=seed))
+
+
+def codeword_tree(seed: int = 0):
+    """Decision tree on one-hot codewords, so each split is "group g's code == v" (the research's tree)."""
+    return make_pipeline(OneHotEncoder(handle_unknown="ignore"),
+                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=seed))
+
+
 def _classify(train: dict, held: dict, cfg: QuantizerConfig, rng: np.random.Generator) -> dict[str, float]:
     """SVMs on z_e / z_q (on at most svm_max_train / svm_max_eval windows: SVC is quadratic) and the
     codeword tree (on at most tree_max_train windows, scored on every held-out window)."""
@@ -146,11 +157,10 @@ def _classify(train: dict, held: dict, cfg: QuantizerConfig, rng: np.random.Gene
     svm_train, svm_held = cap(train, cfg.svm_max_train), cap(held, cfg.svm_max_eval)
     out = {}
     for name, key in (("svm_z_e", "z_e"), ("svm_z_q", "z_q")):
-        svm = make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=cfg.seed))
+        svm = svm_classifier(cfg.seed)
         svm.fit(svm_train[key], svm_train["labels"])
         out[f"bal_acc_{name}"] = balanced_accuracy(svm_held["labels"], svm.predict(svm_held[key]))
-    tree = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
-                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=cfg.seed))
+    tree = codeword_tree(cfg.seed)
     tree.fit(train["codes"], train["labels"])
     out["bal_acc_tree_codes"] = balanced_accuracy(held["labels"], tree.predict(held["codes"]))
     return out

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from data import PosePipeline, PoseRecord, load_pose_source, sliding_windows
 
-from .checkpoint import MODEL_FILE, load_quantizer
+from .checkpoint import MODEL_FILE, load_quantizer, model_folder
 from .config import QuantizerConfig
 from .models import BehaviorQuantizer
 
@@ -57,11 +57,19 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+@dataclass
+class FrameCodes:
+    """Per-frame outputs of the quantizer for one video (frame t: the window centred on t)."""
+
+    codes: np.ndarray  # (T, G) int16
+    z_e: np.ndarray  # (T, D) float32, before quantization
+    z_q: np.ndarray  # (T, D) float32, the codewords
+
+
 @torch.no_grad()
 def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: PoseRecord, *, stride: int = 1,
-                  batch_size: int = 1024, device: str | torch.device = "cpu", with_z_q: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-frame codes (T, G) int16 (and z_q (T, D) float32 if asked) of one video."""
+                  batch_size: int = 1024, device: str | torch.device = "cpu") -> FrameCodes:
+    """Codes and latents of every frame of one video (with stride s, frame t gets frame s*(t//s)'s)."""
     cfg = model.cfg
     W, T = cfg.window, record.n_frames
     feats, _ = pipeline.forward(record)  # (T, F)
@@ -70,19 +78,19 @@ def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: Pose
     if cfg.family == "conv":
         z_e = model.net.encode(torch.from_numpy(padded).to(device)[None])[:, before:before + T:stride]  # (1, T', D)
         z_q, codes, _ = model.quantizer(z_e)
-        codes, z_q = codes[0], z_q[0]
+        z_e, z_q, codes = z_e[0], z_q[0], codes[0]
     else:
         windows = sliding_windows(padded, W, stride)  # (T', W, F) view; window i is centred on frame i*stride
         parts = []
         for b in range(0, len(windows), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(windows[b:b + batch_size])).to(device)
-            _, zq_b, codes_b = model.encode_center(x)
-            parts.append((codes_b, zq_b))
-        codes = torch.cat([c for c, _ in parts])
-        z_q = torch.cat([z for _, z in parts])
-    codes = np.repeat(codes.cpu().numpy().astype(np.int16), stride, axis=0)[:T]
-    zq = np.repeat(z_q.float().cpu().numpy(), stride, axis=0)[:T] if with_z_q else None
-    return codes, zq
+            parts.append(model.encode_center(x))  # (z_e, z_q, codes), each (b, .)
+        z_e, z_q, codes = (torch.cat(p) for p in zip(*parts, strict=True))
+
+    def per_frame(x: torch.Tensor, dtype) -> np.ndarray:
+        return np.repeat(x.float().cpu().numpy().astype(dtype), stride, axis=0)[:T]
+
+    return FrameCodes(per_frame(codes, np.int16), per_frame(z_e, np.float32), per_frame(z_q, np.float32))
 
 
 def _features(G: int, D: int, with_z_q: bool):
@@ -153,7 +161,7 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
         raise ValueError(f"stride must be >= 1, got {cfg.stride}")
     model, pipeline = load_quantizer(cfg.checkpoint, device=device)
     qcfg: QuantizerConfig = model.cfg
-    model_dir = Path(cfg.checkpoint) / "model" if (Path(cfg.checkpoint) / "model").is_dir() else Path(cfg.checkpoint)
+    model_dir = model_folder(cfg.checkpoint)
     source = cfg.source or qcfg.source
     coll = load_pose_source(source, test_videos=cfg.test_videos or qcfg.test_videos or None)
     first = coll.first
@@ -174,16 +182,15 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
         for split, records in coll.splits.items():
             rows = {k: [] for k in features}
             for rec in records:
-                codes, zq = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size,
-                                          device=device, with_z_q=cfg.with_z_q)
+                enc = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size, device=device)
                 rows["video_id"].append(rec.video_id)
                 rows["annotator"].append(rec.annotator)
                 rows["fps"].append(rec.fps)
                 rows["n_frames"].append(rec.n_frames)
-                rows["codes"].append(codes)
+                rows["codes"].append(enc.codes)
                 rows["labels"].append(rec.labels.astype(np.int16))
                 if cfg.with_z_q:
-                    rows["z_q"].append(zq)
+                    rows["z_q"].append(enc.z_q)
                 bar.update(rec.n_frames)
             info = DatasetInfo(description=json.dumps(meta, sort_keys=True), features=features, license=cfg.license)
             ds = Dataset.from_dict(rows, info=info, split=split)

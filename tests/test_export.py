@@ -57,16 +57,18 @@ def test_export_counts_round_trips_and_is_reproducible(trained, tmp_path):
 def test_codes_are_those_of_the_centred_window(trained):
     model, pipeline = load_quantizer(trained)
     rec = load_pose_source("synthetic:3:1")["test"][0]
-    codes, zq = encode_record(model, pipeline, rec, with_z_q=True)
+    enc = encode_record(model, pipeline, rec)
+    codes, zq = enc.codes, enc.z_q
     feats, _ = pipeline.forward(rec)
     t = 500
     win = torch.tensor(sliding_windows(feats, 30)[t - 15])[None]
     if model.cfg.family == "gru":
-        _, _, expected = model.encode_center(win)
+        z_e, _, expected = model.encode_center(win)
         assert codes[t].tolist() == expected[0].tolist()
+        np.testing.assert_allclose(enc.z_e[t], z_e[0].numpy(), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(torch.from_numpy(zq), model.quantizer.lookup(torch.from_numpy(codes.astype(np.int64))))
     # stride 2: every other frame is encoded and covers two frames
-    codes2, _ = encode_record(model, pipeline, rec, stride=2)
+    codes2 = encode_record(model, pipeline, rec, stride=2).codes
     assert codes2.shape == codes.shape
     np.testing.assert_array_equal(codes2[::2], codes[::2])
     np.testing.assert_array_equal(codes2[1::2], codes2[::2][: len(codes2[1::2])])

@@ -1,0 +1,192 @@
+"""Probes: how well each representation predicts per-frame behavior labels, on the same frames.
+
+Every probe is fitted on labelled frames of the training videos and scored on labelled frames of
+the held-out videos; all probes see the same frames (training frames capped at ``max_train``,
+drawn once with the seed; the SVMs, quadratic in their data, on a further ``svm_max_train`` of
+those). Representations:
+
+- ``hand features``: inter-animal distances, speeds, headings with a temporal context
+  (data.social_features), logistic regression - the baseline every learned one must meet;
+- ``egocentric keypoints``: the pipeline's per-frame features, logistic regression;
+- ``SVM z_e`` / ``SVM z_q``: the quantizer's latent before / after quantization;
+- ``tree codewords``: a decision tree on the G codewords (one-hot), the research's tree;
+- ``GPT layer k``: logistic regression on the GPT's per-frame hidden states (lm.embeddings).
+
+Scores: balanced accuracy (mean of the row-normalised confusion diagonal), macro F1, per-class
+F1, and the confusion matrices, drawn.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from data import MISSING_LABEL, PoseRecord, load_pose_source, social_features
+from quantize import load_quantizer
+from quantize.checkpoint import MODEL_FILE, model_folder, prepare_output_dir
+from quantize.evaluate import balanced_accuracy, codeword_tree, svm_classifier
+from quantize.export import encode_record, file_sha256
+from quantize.train import format_table
+
+PROBE_KEYS = ["representation", "features", "train_frames", "test_frames", "balanced_accuracy", "macro_f1"]
+
+
+@dataclass
+class ProbeConfig:
+    quantizer: str = field(metadata={"help": "stage-one run folder"})
+    output_dir: str = field(metadata={"help": "where probe.json, probe.md and confusion.png go"})
+    lm: str = field(default="", metadata={"help": "train_lm run folder: adds probes on GPT embeddings"})
+    source: str = field(default="", metadata={"help": "pose source; default: the quantizer's"})
+    test_videos: list[str] = field(default_factory=list, metadata={"help": "default: the quantizer's"})
+    context: int = field(default=15, metadata={"help": "frames of temporal context of the hand features"})
+    max_train: int = field(default=20000, metadata={"help": "cap on training frames per probe"})
+    svm_max_train: int = field(default=3000, metadata={"help": "cap on training frames of the SVMs"})
+    eval_stride: int = field(default=1, metadata={"help": "score every s-th held-out frame"})
+    seed: int = 0
+    overwrite: bool = False
+
+
+def _logistic(seed: int):
+    return make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000,
+                                                              random_state=seed))
+
+
+def probe_scores(y_true: np.ndarray, y_pred: np.ndarray, vocab: dict[str, int]) -> dict:
+    """Balanced accuracy, macro and per-class F1 and the row-normalised confusion matrix."""
+    names = sorted(vocab, key=vocab.get)
+    ids = [vocab[n] for n in names]
+    present = [i for i in ids if (y_true == i).any()]
+    cm = confusion_matrix(y_true, y_pred, labels=ids).astype(float)
+    rows = cm.sum(axis=1, keepdims=True)
+    per_class = f1_score(y_true, y_pred, labels=present, average=None, zero_division=0)
+    return {"balanced_accuracy": balanced_accuracy(y_true, y_pred),
+            "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+            "f1": {names[ids.index(i)]: float(f) for i, f in zip(present, per_class, strict=True)},
+            "confusion": (cm / np.maximum(rows, 1)).round(4).tolist(), "labels": names}
+
+
+@dataclass
+class Representations:
+    """Per-frame features of a set of videos, each (frames, dim), and their labels, all aligned."""
+
+    features: dict[str, np.ndarray]
+    labels: np.ndarray
+
+
+def frame_representations(records: list[PoseRecord], model, pipeline, cfg: ProbeConfig, lm=None
+                          ) -> Representations:
+    """Every representation of every labelled frame of ``records``."""
+    parts: dict[str, list[np.ndarray]] = {}
+    labels = []
+    for rec in tqdm(records, desc="representations", leave=False):
+        keep = rec.labels != MISSING_LABEL
+        enc = encode_record(model, pipeline, rec)
+        reps = {"hand features": social_features(rec, cfg.context), "egocentric keypoints": pipeline.forward(rec)[0],
+                "SVM z_e": enc.z_e, "SVM z_q": enc.z_q, "tree codewords": enc.codes}
+        if lm is not None:
+            from .embeddings import frame_embeddings
+            gpt, tok = lm
+            hidden = frame_embeddings(gpt, tok, enc.codes.astype(np.int64))  # (layers+1, T, E)
+            reps.update({f"GPT layer {k}": h for k, h in enumerate(hidden)})
+        for name, x in reps.items():
+            parts.setdefault(name, []).append(np.asarray(x)[keep])
+        labels.append(rec.labels[keep])
+    return Representations({k: np.concatenate(v) for k, v in parts.items()}, np.concatenate(labels))
+
+
+def _classifier(name: str, seed: int):
+    if name.startswith("SVM"):
+        return svm_classifier(seed)
+    if name == "tree codewords":
+        return codeword_tree(seed)
+    return _logistic(seed)
+
+
+def run_probes(train: Representations, held: Representations, vocab: dict[str, int], cfg: ProbeConfig) -> list[dict]:
+    """Fit each probe on (a capped sample of) ``train``, score it on ``held``; one result dict per probe."""
+    rng = np.random.default_rng(cfg.seed)
+    n = len(train.labels)
+    pick = np.sort(rng.choice(n, size=min(n, cfg.max_train), replace=False))
+    svm_pick = np.sort(rng.choice(pick, size=min(len(pick), cfg.svm_max_train), replace=False))
+    test = np.arange(0, len(held.labels), cfg.eval_stride)
+    y_test = held.labels[test]
+    results = []
+    for name, x in tqdm(train.features.items(), desc="probes", leave=False):
+        rows = svm_pick if name.startswith("SVM") else pick
+        clf = _classifier(name, cfg.seed).fit(x[rows], train.labels[rows])
+        pred = clf.predict(held.features[name][test])
+        results.append({"representation": name, "features": int(x.shape[1]), "train_frames": int(len(rows)),
+                        "test_frames": int(len(test)), **probe_scores(y_test, pred, vocab)})
+    return results
+
+
+def plot_confusions(results: list[dict], path: Path) -> None:
+    from data.plots import pyplot
+    plt = pyplot()
+    n = len(results)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, results, strict=False):
+        cm = np.asarray(r["confusion"])
+        ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if v > 0.6 else "black")
+        ax.set_xticks(range(len(r["labels"])), r["labels"], rotation=45, fontsize=7)
+        ax.set_yticks(range(len(r["labels"])), r["labels"], fontsize=7)
+        ax.set_title(f"{r['representation']}\nbal. acc. {r['balanced_accuracy']:.3f}", fontsize=8)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    fig.supxlabel("predicted", fontsize=8)
+    fig.supylabel("true", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def probe_table(results: list[dict]) -> str:
+    """Markdown: one row per representation, with per-class F1 columns."""
+    classes = results[0]["labels"] if results else []
+    keys = PROBE_KEYS + [f"F1 {c}" for c in classes]
+    rows = [{**r, **{f"F1 {c}": r["f1"].get(c) for c in classes}} for r in results]
+    return format_table(rows, keys)
+
+
+def probe(cfg: ProbeConfig) -> list[dict]:
+    """Run every probe as ``cfg`` says and write probe.json, probe.md and confusion.png."""
+    model, pipeline = load_quantizer(cfg.quantizer)
+    qcfg = model.cfg
+    lm = None
+    if cfg.lm:
+        from .generate import load_lm
+        gpt, tok, _, meta = load_lm(cfg.lm)
+        sha = file_sha256(model_folder(cfg.quantizer) / MODEL_FILE)
+        if meta.get("checkpoint_sha256", sha) != sha:
+            raise ValueError(f"the GPT in {cfg.lm} was trained on tokens of another quantizer than {cfg.quantizer}")
+        lm = (gpt, tok)
+    coll = load_pose_source(cfg.source or qcfg.source, test_videos=cfg.test_videos or qcfg.test_videos or None,
+                            val_fraction=qcfg.val_fraction, seed=qcfg.seed)
+    held_split = next((s for s in ("validation", "test") if s in coll and coll[s]), None)
+    if held_split is None:
+        raise ValueError(f"source has no held-out videos (splits {list(coll.splits)}); name some with --test_videos")
+    out = Path(cfg.output_dir)
+    prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
+    (out / "probe_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    train = frame_representations(coll["train"], model, pipeline, cfg, lm)
+    held = frame_representations(coll[held_split], model, pipeline, cfg, lm)
+    if len(np.unique(train.labels)) < 2 or len(held.labels) == 0:
+        raise ValueError("probes need labelled frames of at least two behaviors in train and some in the held-out split")
+    results = run_probes(train, held, coll.vocab, cfg)
+    (out / "probe.json").write_text(json.dumps({"held_out_split": held_split, "results": results}, indent=2))
+    (out / "probe.md").write_text(f"Probes on the {held_split} videos ({', '.join(r.video_id for r in coll[held_split])})"
+                                  f"\n\n{probe_table(results)}\n")
+    plot_confusions(results, out / "confusion.png")
+    return results

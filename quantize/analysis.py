@@ -1,0 +1,133 @@
+"""Codebook analysis of a trained quantizer run: tables and plots (scripts/analyze_codebook.py).
+
+Frames of every split are encoded (every ``stride``-th frame, so no frame is counted twice) and
+the statistics of quantize.codebook computed per split; every checkpoint the run saved is
+encoded on the held-out split (every ``checkpoint_stride``-th frame) to show usage against
+training time. Writes analysis.json, analysis.md, usage_histogram.png, usage_over_training.png.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+
+from data import load_pose_source
+
+from .checkpoint import MODEL_FILE, STATE_FILE, load_quantizer, prepare_output_dir
+from .codebook import similarity_statistics, usage_histogram, usage_statistics
+from .export import encode_record
+from .train import format_table
+
+USAGE_KEYS = ["split", "frames", "used", "used_pct", "used_once", "used_more_than_once", "count_skewness",
+              "group_perplexity", "joint_perplexity"]
+SIMILARITY_KEYS = ["split", "n_used", "all_used", "n_used_once", "used_once", "used_once_same_label",
+                   "used_once_other_label"]
+TRAINING_KEYS = ["step", "used", "used_pct", "used_once", "group_perplexity", "joint_perplexity"]
+
+
+@dataclass
+class AnalysisConfig:
+    run: str = field(metadata={"help": "stage-one run folder (with model/ and checkpoints/)"})
+    output_dir: str = field(metadata={"help": "where analysis.json, analysis.md and the plots go"})
+    source: str = field(default="", metadata={"help": "pose source; default: the run's"})
+    stride: int = field(default=1, metadata={"help": "encode every s-th frame"})
+    checkpoint_stride: int = field(default=4, metadata={"help": "every s-th held-out frame for each checkpoint"})
+    overwrite: bool = False
+
+
+def encode_split(model, pipeline, records, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (N, G) and labels (N,) of every ``stride``-th frame of ``records``."""
+    codes, labels = [], []
+    for rec in records:
+        codes.append(encode_record(model, pipeline, rec, stride=stride).codes[::stride].astype(np.int64))
+        labels.append(rec.labels[::stride])
+    return np.concatenate(codes), np.concatenate(labels)
+
+
+def usage_over_training(run: Path, model, pipeline, records, stride: int) -> list[dict]:
+    """Usage statistics of every saved checkpoint of ``run`` on ``records``, by step."""
+    rows = []
+    ckpts = sorted((p for p in (run / "checkpoints").glob("step_*") if (p / STATE_FILE).exists()),
+                   key=lambda p: int(p.name.split("_")[1]))
+    for ck in tqdm(ckpts, desc="checkpoints", leave=False):
+        model.load_state_dict(load_file(str(ck / MODEL_FILE)))
+        codes, _ = encode_split(model.eval(), pipeline, records, stride)
+        rows.append({"step": int(ck.name.split("_")[1]), **usage_statistics(codes, model.cfg.codewords)})
+    return rows
+
+
+def _plots(hists: dict[str, dict[int, int]], training: list[dict], out: Path) -> None:
+    from data.plots import pyplot
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for split, h in hists.items():
+        ax.loglog(list(h), list(h.values()), "o-", ms=3, label=split)
+    ax.set_xlabel("times a codeword is used")
+    ax.set_ylabel("codewords")
+    ax.legend()
+    ax.set_title("codeword usage")
+    fig.tight_layout()
+    fig.savefig(out / "usage_histogram.png", dpi=90)
+    plt.close(fig)
+    if training:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        steps = [r["step"] for r in training]
+        ax.plot(steps, [r["used"] for r in training], "o-", label="codewords used")
+        ax.plot(steps, [r["used_once"] for r in training], "s-", label="used once")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("codewords (held-out frames)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "usage_over_training.png", dpi=90)
+        plt.close(fig)
+
+
+def analyze_codebook(cfg: AnalysisConfig) -> dict:
+    """Run the analysis of ``cfg.run``; returns what analysis.json holds."""
+    run = Path(cfg.run)
+    model, pipeline = load_quantizer(run)
+    qcfg = model.cfg
+    coll = load_pose_source(cfg.source or qcfg.source, test_videos=qcfg.test_videos or None,
+                            val_fraction=qcfg.val_fraction, seed=qcfg.seed)
+    out = Path(cfg.output_dir)
+    prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
+    (out / "analysis_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    usage, similarity, hists = [], [], {}
+    all_codes, all_labels = [], []
+    for split, records in coll.splits.items():
+        codes, labels = encode_split(model, pipeline, records, cfg.stride)
+        all_codes.append(codes)
+        all_labels.append(labels)
+        usage.append({"split": split, **usage_statistics(codes, qcfg.codewords)})
+        similarity.append({"split": split, **similarity_statistics(codes, labels)})
+        hists[split] = usage_histogram(codes)
+    codes, labels = np.concatenate(all_codes), np.concatenate(all_labels)
+    usage.append({"split": "all", **usage_statistics(codes, qcfg.codewords)})
+    similarity.append({"split": "all", **similarity_statistics(codes, labels)})
+    held = next((s for s in ("validation", "test") if s in coll and coll[s]), "train")
+    training = usage_over_training(run, model, pipeline, coll[held], cfg.checkpoint_stride) if (
+        run / "checkpoints").is_dir() else []
+    result = {"groups": qcfg.groups, "codewords": qcfg.codewords, "usage": usage, "similarity": similarity,
+              "usage_histogram": {s: {str(k): v for k, v in h.items()} for s, h in hists.items()},
+              "usage_over_training": training, "held_out_split": held}
+    (out / "analysis.json").write_text(json.dumps(result, indent=2))
+    (out / "analysis.md").write_text(analysis_markdown(result))
+    _plots(hists, training, out)
+    return result
+
+
+def analysis_markdown(result: dict) -> str:
+    G, V = result["groups"], result["codewords"]
+    parts = [f"## Codebook usage (G={G} groups x V={V}: {float(V) ** G:,.0f} possible codewords)\n",
+             format_table(result["usage"], USAGE_KEYS),
+             "\n\n## Codeword similarity (mean fraction of groups holding the same variable, over pairs)\n",
+             format_table(result["similarity"], SIMILARITY_KEYS)]
+    if result["usage_over_training"]:
+        parts += [f"\n\n## Usage against training time ({result['held_out_split']} frames, each checkpoint)\n",
+                  format_table(result["usage_over_training"], TRAINING_KEYS)]
+    return "".join(parts) + "\n"
