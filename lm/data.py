@@ -2,12 +2,16 @@
 
 Each video becomes ``<sep>`` followed by its tokens, and the videos of a split are joined into one
 stream; ``<sep>`` thus means "a video starts", which is also how an unprompted sample begins.
-Training blocks are consecutive, non-overlapping ``block_size`` slices of the stream.
+Training blocks are consecutive, non-overlapping ``block_size`` slices of the stream. Videos are
+read from the (memory-mapped Arrow) dataset one at a time and a stream can be written to disk as
+int32 and memory-mapped, so training reads streams larger than memory block by block.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +32,11 @@ class TokenExport:
     meta: dict
     location: str
 
-    def video_codes(self, split: str) -> list[np.ndarray]:
-        """The (T, G) int64 codes of every video of ``split``."""
-        return [np.asarray(c, dtype=np.int64) for c in self.dataset[split].with_format("numpy")["codes"]]
+    def video_codes(self, split: str) -> Iterator[np.ndarray]:
+        """The (T, G) int64 codes of each video of ``split``, read one video at a time."""
+        ds = self.dataset[split].select_columns(["codes"]).with_format("numpy")
+        for i in range(len(ds)):
+            yield np.asarray(ds[i]["codes"], dtype=np.int64)
 
     @property
     def fps(self) -> float:
@@ -69,7 +75,7 @@ def _load_hub_export(repo_id: str) -> TokenExport:
 
 @dataclass
 class TokenStream:
-    ids: np.ndarray  # (N,) int64: <sep> v1 ... <sep> v2 ...
+    ids: np.ndarray  # (N,) ints: <sep> v1 ... <sep> v2 ... (in memory, or a np.memmap)
     frames: int  # frames of pose the stream covers
     videos: int
 
@@ -78,23 +84,50 @@ class TokenStream:
         return len(self.ids) / max(self.frames, 1)
 
 
-def token_stream(tokenizer: BehaviorTokenizer, videos: list[np.ndarray]) -> TokenStream:
-    """Join videos' codes (each (T, G)) into one stream, each video preceded by ``<sep>``."""
-    sep = tokenizer.sep_id
-    parts = []
-    for codes in videos:
-        ids, _ = tokenizer.encode(codes)
-        parts += [np.array([sep], dtype=np.int64), ids]
-    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return TokenStream(ids, int(sum(len(c) for c in videos)), len(videos))
+def _video_ids(tokenizer: BehaviorTokenizer, codes: np.ndarray) -> np.ndarray:
+    return np.concatenate([[tokenizer.sep_id], tokenizer.encode(codes)[0]]).astype(np.int64)
 
 
-def split_stream(export: TokenExport, splits: list[str]) -> TokenStream:
-    """One stream over the videos of every split in ``splits`` that the export holds."""
+def token_stream(tokenizer: BehaviorTokenizer, videos: Iterable[np.ndarray], path: str | Path | None = None
+                 ) -> TokenStream:
+    """Join videos' codes (each (T, G)) into one stream, each video preceded by ``<sep>``.
+
+    With ``path`` the stream is written there as int32 (one video at a time, then renamed into
+    place) with a ``.json`` beside it, and returned memory-mapped.
+    """
+    frames = n_videos = 0
+    if path is None:
+        parts = []
+        for codes in videos:
+            parts.append(_video_ids(tokenizer, codes))
+            frames, n_videos = frames + len(codes), n_videos + 1
+        return TokenStream(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), frames, n_videos)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        for codes in videos:
+            _video_ids(tokenizer, codes).astype(np.int32).tofile(f)
+            frames, n_videos = frames + len(codes), n_videos + 1
+    path.with_suffix(".json").write_text(json.dumps({"frames": frames, "videos": n_videos}))
+    os.replace(tmp, path)
+    return open_token_stream(path)
+
+
+def open_token_stream(path: str | Path) -> TokenStream:
+    """A stream written by :func:`token_stream`, memory-mapped."""
+    path = Path(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    ids = np.memmap(path, dtype=np.int32, mode="r") if path.stat().st_size else np.zeros(0, dtype=np.int32)
+    return TokenStream(ids, meta["frames"], meta["videos"])
+
+
+def split_stream(export: TokenExport, splits: list[str], path: str | Path | None = None) -> TokenStream:
+    """One stream over the videos of every split in ``splits`` that the export holds (to ``path`` if given)."""
     present = [s for s in splits if s in export.dataset]
     if not present:
         raise ValueError(f"export {export.location} has none of the splits {splits} (it has {list(export.dataset)})")
-    return token_stream(export.tokenizer, [c for s in present for c in export.video_codes(s)])
+    return token_stream(export.tokenizer, (c for s in present for c in export.video_codes(s)), path)
 
 
 def held_out_split(export: TokenExport, name: str = "") -> str:

@@ -21,6 +21,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from quantize.checkpoint import (
     CONFIG_FILE,
+    mean_over_processes,
     prepare_output_dir,
     resume_point,
     save_checkpoint,
@@ -30,7 +31,14 @@ from quantize.data import EpochSampler
 from quantize.train import available_trackers, format_table
 
 from .config import LMConfig
-from .data import EXPORT_META, BlockDataset, held_out_split, load_token_export, split_stream
+from .data import (
+    EXPORT_META,
+    BlockDataset,
+    held_out_split,
+    load_token_export,
+    open_token_stream,
+    split_stream,
+)
 from .evaluate import baseline_metrics, comparison_rows, gpt_nll, nll_metrics
 from .model import build_gpt, n_parameters
 
@@ -71,9 +79,15 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     set_seed(cfg.seed)
     export = load_token_export(cfg.tokens)
     tok = export.tokenizer
-    train_stream = split_stream(export, cfg.train_splits)
     held_name = held_out_split(export, cfg.eval_split)
-    held_stream = split_stream(export, [held_name])
+    # Streams go to disk once (main process) and are memory-mapped by every process.
+    streams = {"train": (cfg.train_splits, run_dir / "streams" / "train.bin"),
+               "held": ([held_name], run_dir / "streams" / f"{held_name}.bin")}
+    if main:
+        for splits, path in streams.values():
+            split_stream(export, splits, path)
+    accelerator.wait_for_everyone()
+    train_stream, held_stream = (open_token_stream(path) for _, path in streams.values())
     if cfg.eval_tokens:
         held_stream.ids = held_stream.ids[:cfg.eval_tokens + 1]
     cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.scheme, export.fps
@@ -145,7 +159,7 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
             step += 1
             bar.update(1)
             if step % cfg.log_every == 0 or step == end:
-                logs = {"loss": float(loss.detach()), "lr": scheduler.get_last_lr()[0],
+                logs = {**mean_over_processes(accelerator, {"loss": loss}), "lr": scheduler.get_last_lr()[0],
                         "tokens_per_s": seen / (time.time() - t0)}
                 bar.set_postfix(loss=f"{logs['loss']:.3f}")
                 accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=step)

@@ -84,6 +84,14 @@ def save_checkpoint(accelerator, cfg: RunConfig, run_dir: str | Path, step: int)
     return ck
 
 
+def mean_over_processes(accelerator, values: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Scalars averaged over every DDP process (each holds an equal share of the global batch),
+    so logged losses are those of the global batch, whatever the number of processes."""
+    keys = list(values)
+    stacked = torch.stack([values[k].detach().float() for k in keys])
+    return dict(zip(keys, accelerator.reduce(stacked, reduction="mean").tolist(), strict=True))
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
     """The newest complete checkpoint (one whose training_state.json was written) of a run."""
     ckpts = [p for p in (Path(run_dir) / "checkpoints").glob("step_*") if (p / STATE_FILE).exists()]

@@ -218,14 +218,19 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
 
 
 def push_export(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> None:
-    """Push an export's DatasetDict and card to the Hub; any failure leaves the local export as it is."""
+    """Push an export (DatasetDict, card, export.json, tokenizer/) to the Hub; a failure leaves it as it is."""
     from datasets import load_from_disk
     from huggingface_hub import HfApi
     folder = Path(folder)
     try:
         load_from_disk(str(folder / "dataset")).push_to_hub(repo_id, private=private, token=token)
-        HfApi(token=token).upload_file(path_or_fileobj=str(folder / "README.md"), path_in_repo="README.md",
-                                       repo_id=repo_id, repo_type="dataset")
+        api = HfApi(token=token)
+        for name in ("README.md", "export.json"):  # the card, and what lm.load_token_export reads
+            api.upload_file(path_or_fileobj=str(folder / name), path_in_repo=name, repo_id=repo_id,
+                            repo_type="dataset")
+        if (folder / "tokenizer").is_dir():
+            api.upload_folder(folder_path=str(folder / "tokenizer"), path_in_repo="tokenizer", repo_id=repo_id,
+                              repo_type="dataset")
     except Exception as e:  # network, auth and offline errors come from several libraries
         raise RuntimeError(f"push to the Hub as {repo_id!r} failed ({type(e).__name__}: {e}); "
                            f"the local export in {folder} is intact") from e

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (
     CONFIG_FILE,
     PIPELINE_FILE,
+    mean_over_processes,
     prepare_output_dir,
     resume_point,
     save_checkpoint,
@@ -132,8 +133,8 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
             seen += x.shape[0] * accelerator.num_processes
             bar.update(1)
             if step % cfg.log_every == 0 or step == end:
-                logs = {k: float(out[k].detach()) for k in ("loss", "recon_loss", "latent", "commitment",
-                                                             "future_loss") if k in out}
+                logs = mean_over_processes(accelerator, {k: out[k] for k in ("loss", "recon_loss", "latent",
+                                                                             "commitment", "future_loss") if k in out})
                 logs["windows_per_s"] = seen / (time.time() - t0)
                 bar.set_postfix(loss=f"{logs['loss']:.4f}", recon=f"{logs['recon_loss']:.4f}")
                 accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=step)

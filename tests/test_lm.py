@@ -10,6 +10,7 @@ from data import load_records
 from lm import (
     SCHEMES,
     BehaviorTokenizer,
+    BlockDataset,
     LMConfig,
     NGramLM,
     TokenStream,
@@ -18,6 +19,7 @@ from lm import (
     gpt_nll,
     load_token_export,
     nll_metrics,
+    split_stream,
     token_stream,
     train_lm,
 )
@@ -72,6 +74,17 @@ def test_tiny_gpt_trains_saves_and_reloads(export_dir, tmp_path):
     acc.load_state(str(out / "checkpoints" / "step_60"))
     trained.eval()
     torch.testing.assert_close(model(input_ids=ids).logits, trained(input_ids=ids).logits, rtol=0, atol=0)
+
+
+def test_streams_on_disk_are_memory_mapped_and_equal_the_in_memory_ones(export_dir, tmp_path):
+    export = load_token_export(export_dir)
+    mem = split_stream(export, ["train"])
+    disk = split_stream(export, ["train"], tmp_path / "train.bin")
+    assert isinstance(disk.ids, np.memmap) and disk.ids.dtype == np.int32
+    np.testing.assert_array_equal(disk.ids, mem.ids)
+    assert (disk.frames, disk.videos) == (mem.frames, mem.videos) == (sum(len(c) for c in export.video_codes("train")), 2)
+    assert mem.ids[0] == export.tokenizer.sep_id and (mem.ids == export.tokenizer.sep_id).sum() == 2
+    torch.testing.assert_close(BlockDataset(disk.ids, 16)[3], BlockDataset(mem.ids, 16)[3])
 
 
 def test_resume_continues_exactly(export_dir, tmp_path):
