@@ -2,8 +2,9 @@
 
 Both train the default ~1M-parameter GPT-2 (LMConfig: 4 layers, width 128, context 256, batch
 32) on the training blocks of a token export, with AdamW and gradient clipping, for ``--steps``
-steps; rounds alternate so the ratio holds on a noisy machine. Tokens/s of ``train_lm`` is the
-one it logs (cumulative from its first step); the plain loop is timed the same way.
+steps; rounds alternate so the ratio holds on a noisy machine. Both rates leave out the first
+``--warmup`` steps: ``train_lm``'s from the cumulative tokens/s it logs at every step, the plain
+loop's from its own clock.
 
     python benchmarks/bench_lm.py --tokens runs/quickstart/tokens
 """
@@ -23,7 +24,7 @@ from lm import BlockDataset, LMConfig, build_gpt, load_token_export, split_strea
 from quantize.data import EpochSampler
 
 
-def plain_loop(cfg: LMConfig, steps: int) -> float:
+def plain_loop(cfg: LMConfig, steps: int, warmup: int) -> float:
     """Tokens/s of a bare loop: DataLoader over the same blocks, forward, backward, clip, AdamW."""
     torch.manual_seed(cfg.seed)
     export = load_token_export(cfg.tokens)
@@ -41,24 +42,32 @@ def plain_loop(cfg: LMConfig, steps: int) -> float:
             opt.step()
             opt.zero_grad(set_to_none=True)
             done += 1
-            tokens += x.numel()
+            if done == warmup:
+                tokens, t0 = 0, time.time()
+            elif done > warmup:
+                tokens += x.numel()
             if done >= steps:
                 break
     return tokens / (time.time() - t0)
 
 
-def ours(cfg: LMConfig, steps: int) -> float:
+def ours(cfg: LMConfig, steps: int, warmup: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        train_lm(replace(cfg, output_dir=str(Path(tmp) / "lm"), max_steps=steps, log_every=steps, eval_every=0,
+        train_lm(replace(cfg, output_dir=str(Path(tmp) / "lm"), max_steps=steps, log_every=1, eval_every=0,
                          eval_tokens=2000, checkpoint_every=10**9))
         rows = [json.loads(line) for line in open(Path(tmp) / "lm" / "metrics.jsonl")]
-    return [r for r in rows if r["split"] == "train"][-1]["tokens_per_s"]
+    train = {r["step"]: r["tokens_per_s"] for r in rows if r["split"] == "train"}
+    per_step = cfg.batch_size * cfg.block_size
+    # cumulative rate r_k = k * per_step / t_k, so t_k = k * per_step / r_k
+    t_end, t_warm = steps * per_step / train[steps], warmup * per_step / train[warmup]
+    return (steps - warmup) * per_step / (t_end - t_warm)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", default="runs/quickstart/tokens", help="a token export (scripts/export_tokens.py)")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     cfg = LMConfig(tokens=args.tokens)
@@ -66,8 +75,8 @@ def main() -> None:
           f"context {cfg.block_size}, batch {cfg.batch_size}, {args.steps} steps x {args.rounds} rounds")
     rates = {"lm.train_lm (accelerate)": [], "plain PyTorch loop": []}
     for _ in range(args.rounds):
-        rates["lm.train_lm (accelerate)"].append(ours(cfg, args.steps))
-        rates["plain PyTorch loop"].append(plain_loop(cfg, args.steps))
+        rates["lm.train_lm (accelerate)"].append(ours(cfg, args.steps, args.warmup))
+        rates["plain PyTorch loop"].append(plain_loop(cfg, args.steps, args.warmup))
     print("\n| loop | tokens/s (mean of rounds) |\n|---|---|")
     mean = {k: sum(v) / len(v) for k, v in rates.items()}
     for k, v in mean.items():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from quantize.train import TABLE_KEYS, format_table
 
+from .evaluate import comparison_rows
 from .probes import probe_table
 from .train import TABLE_KEYS as LM_KEYS
 
@@ -75,7 +76,6 @@ def build_report(run: str | Path) -> Path:
     lm = run / "lm"
     if (lm / "eval.json").exists():
         ev = json.loads((lm / "eval.json").read_text())
-        from .evaluate import comparison_rows
         if _training_plot(_rows(lm / "metrics.jsonl"), run / "training_lm.png", "loss", "GPT: training loss"):
             out.append("![GPT training](training_lm.png)\n")
         out.append(f"Held-out split `{ev['split']}`, step {ev['step']}.\n\n"

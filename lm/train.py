@@ -9,7 +9,6 @@ and tokenizer are saved together with ``save_pretrained`` into ``output_dir/mode
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from quantize.checkpoint import (
     CONFIG_FILE,
+    log_row,
     mean_over_processes,
     prepare_output_dir,
     resume_point,
@@ -129,9 +129,7 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
                           accelerator.device)
             res = {"step": step, "split": held_name, "gpt": nll_metrics(nll, held_stream, export.fps),
                    "baselines": baselines}
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps({"split": held_name, "step": step, **res["gpt"]}) + "\n")
-            accelerator.log({f"eval/{k}": v for k, v in res["gpt"].items()}, step=step)
+            log_row(accelerator, run_dir, held_name, step, res["gpt"])
             tqdm.write(format_table(comparison_rows(res["gpt"], baselines), TABLE_KEYS))
         accelerator.wait_for_everyone()
         return res
@@ -162,10 +160,7 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
                 logs = {**mean_over_processes(accelerator, {"loss": loss}), "lr": scheduler.get_last_lr()[0],
                         "tokens_per_s": seen / (time.time() - t0)}
                 bar.set_postfix(loss=f"{logs['loss']:.3f}")
-                accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=step)
-                if main:
-                    with open(run_dir / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps({"split": "train", "step": step, **logs}) + "\n")
+                log_row(accelerator, run_dir, "train", step, logs)
             if step % cfg.checkpoint_every == 0 or step == end:
                 save_checkpoint(accelerator, cfg, run_dir, step)
             if step % eval_every == 0 and step < cfg.max_steps:

@@ -17,6 +17,7 @@ from .config import QuantizerConfig, RunConfig
 from .models import BehaviorQuantizer
 
 MODEL_FILE, CONFIG_FILE, PIPELINE_FILE, STATE_FILE = "model.safetensors", "config.json", "pipeline.json", "training_state.json"
+METRICS_FILE = "metrics.jsonl"
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -90,6 +91,16 @@ def mean_over_processes(accelerator, values: dict[str, torch.Tensor]) -> dict[st
     keys = list(values)
     stacked = torch.stack([values[k].detach().float() for k in keys])
     return dict(zip(keys, accelerator.reduce(stacked, reduction="mean").tolist(), strict=True))
+
+
+def log_row(accelerator, run_dir: str | Path, split: str, step: int, values: dict) -> None:
+    """One row of metrics: to the trackers (numbers, as ``train/...`` or ``eval/...``) and, from the
+    main process, appended to ``run_dir/metrics.jsonl`` (all values) that plots and reports read."""
+    prefix = "train" if split == "train" else "eval"
+    accelerator.log({f"{prefix}/{k}": v for k, v in values.items() if isinstance(v, int | float)}, step=step)
+    if accelerator.is_main_process:
+        with open(Path(run_dir) / METRICS_FILE, "a") as f:
+            f.write(json.dumps({"split": split, "step": step, **values}) + "\n")
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:

@@ -9,7 +9,6 @@ Validation metrics go to ``metrics.jsonl`` and print as a table.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (
     CONFIG_FILE,
     PIPELINE_FILE,
+    log_row,
     mean_over_processes,
     prepare_output_dir,
     resume_point,
@@ -106,9 +106,7 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
             metrics = {"step": step, **evaluate_quantizer(accelerator.unwrap_model(model), data, cfg,
                                                           accelerator.device)}
             history.append(metrics)
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps({"split": data.held_out_split, **metrics}) + "\n")
-            accelerator.log({f"eval/{k}": v for k, v in metrics.items() if isinstance(v, int | float)}, step=step)
+            log_row(accelerator, run_dir, data.held_out_split, step, metrics)
             tqdm.write(format_table([metrics]))
         accelerator.wait_for_everyone()
         return metrics
@@ -137,10 +135,7 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
                                                                              "commitment", "future_loss") if k in out})
                 logs["windows_per_s"] = seen / (time.time() - t0)
                 bar.set_postfix(loss=f"{logs['loss']:.4f}", recon=f"{logs['recon_loss']:.4f}")
-                accelerator.log({f"train/{k}": v for k, v in logs.items()}, step=step)
-                if main:
-                    with open(run_dir / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps({"split": "train", "step": step, **logs}) + "\n")
+                log_row(accelerator, run_dir, "train", step, logs)
             if step % cfg.checkpoint_every == 0 or step == end:
                 save_checkpoint(accelerator, cfg, run_dir, step)
             if step % eval_every == 0 and step < cfg.max_steps:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job end to end on the bundled synthetic data (about 15 minutes on 2 CPU cores):
+# The main job end to end on the bundled synthetic data (about 12 minutes on 2 CPU cores):
 # quantizer -> token export -> GPT -> generated behavior -> probes -> codebook analysis -> report.
 #   bash scripts/quickstart.sh [RUN_DIR [SOURCE [HELD_OUT_VIDEO ...]]]    (defaults: runs/quickstart synthetic)
 set -euo pipefail

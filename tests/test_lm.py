@@ -25,7 +25,7 @@ from lm import (
 )
 from lm.embeddings import frame_token_index
 from lm.evaluate import context_windows
-from lm.generate import GenerateConfig, generate_behavior
+from lm.generate import GenerateConfig, RunLengths, generate_behavior, sample_codes
 from lm.sampling import allowed_masks, sample_tokens
 from quantize import QuantizerConfig, train_quantizer
 from quantize.export import ExportConfig, export_tokens
@@ -194,6 +194,18 @@ def test_sampling_respects_group_order_and_specials():
     masks = allowed_masks(tok)
     assert all(masks[p % 2, t] for p, t in enumerate(out.tolist()))
     assert tok.decode(out, np.full(40, 0.5)).shape == (20, 2)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_sampled_codes_are_whole_valid_frames_for_every_scheme(scheme):
+    tok = _tokenizer(scheme)
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
+    run_lengths = RunLengths(tok, [_codes()]) if scheme == "rle" else None
+    codes, ids = sample_codes(model, tok, _codes()[:2], 25, tokens_per_frame=1.0, run_lengths=run_lengths,
+                              temperature=1.0, top_k=0, seed=0)
+    assert codes.shape == (25, 2) and codes.min() >= 0 and codes.max() < 4
+    assert not set(ids.tolist()) & set(tok.special_ids)
 
 
 def test_generation_decodes_to_keypoints(export_dir, tmp_path):
