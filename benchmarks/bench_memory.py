@@ -2,8 +2,8 @@
 
 Writes a cache folder of ``--frames`` frames (the format ``data.load_records`` memory-maps; what
 a parsed CalMS21 file becomes) in chunks, then in a child process: opens it, fits the pose
-pipeline, makes the per-video model features and the window dataset (views), and runs one epoch
-of the training DataLoader with no model. Prints time and peak RSS of each phase (goal: < 2 GB,
+pipeline (training features are made per window as the loader reads it), and runs one epoch of
+the training DataLoader with no model. Prints time and peak RSS of each phase (goal: < 2 GB,
 the raw float32 keypoints being 6M x 28 x 4 B = 0.67 GB), the loader's windows/s, and training
 windows/s of the default GRU and conv models on the same batches (goal: loader >= 5x training).
 
@@ -72,8 +72,9 @@ def child(cache: str, batch: int, train_steps: int) -> None:
     mark("open cache (mmap)", t, frames=sum(r.n_frames for r in records))
     t = time.perf_counter()
     pipeline = PosePipeline().fit(coll["train"])
-    data = QuantizerData(coll, pipeline, featurize(coll["train"], pipeline), featurize(coll["test"], pipeline), "test")
-    mark("fit pipeline + features", t)
+    data = QuantizerData(coll, pipeline, featurize(coll["train"], pipeline), featurize(coll["test"], pipeline, keep=True),
+                         "test")
+    mark("fit pipeline (+ held-out features)", t)
     cfg = QuantizerConfig(batch_size=batch)
     ds = data.train_windows(cfg)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch, sampler=EpochSampler(len(ds), 0), drop_last=True)

@@ -108,9 +108,9 @@ class PosePipeline:
         self.scale = float(np.sqrt(s2 / (2 * n))) or 1.0
         return self
 
-    def _parts(self, record: PoseRecord) -> tuple[int, int, int]:
-        return (find_part(record.bodyparts, self.anchor), find_part(record.bodyparts, self.axis_from),
-                find_part(record.bodyparts, self.axis_to))
+    def _parts(self, bodyparts: list[str]) -> tuple[int, int, int]:
+        return (find_part(bodyparts, self.anchor), find_part(bodyparts, self.axis_from),
+                find_part(bodyparts, self.axis_to))
 
     def normalize(self, keypoints: np.ndarray) -> np.ndarray:
         c = np.array([self.center_x, self.center_y])[:, None]
@@ -122,13 +122,18 @@ class PosePipeline:
 
     def forward(self, record: PoseRecord) -> tuple[np.ndarray, Alignment | None]:
         """Features (T, animals*2*parts) float32 for the model, and the alignment to invert them."""
-        x = self.normalize(record.keypoints)
+        if self.mode == "egocentric" and record.n_animals <= self.animal:
+            raise PoseDataError(f"alignment animal {self.animal} but the video has {record.n_animals}",
+                                source=record.source, sequence=record.video_id)
+        return self.features(record.keypoints, record.bodyparts)
+
+    def features(self, keypoints: np.ndarray, bodyparts: list[str]) -> tuple[np.ndarray, Alignment | None]:
+        """:meth:`forward` of any run of frames (T, animals, 2, parts): every step is per frame, so
+        a slice of a video gives exactly the rows of the whole video's features."""
+        x = self.normalize(keypoints)
         alignment = None
         if self.mode == "egocentric":
-            anchor, a_from, a_to = self._parts(record)
-            if record.n_animals <= self.animal:
-                raise PoseDataError(f"alignment animal {self.animal} but the video has {record.n_animals}",
-                                    source=record.source, sequence=record.video_id)
+            anchor, a_from, a_to = self._parts(bodyparts)
             x, alignment = align(x, animal=self.animal, anchor=anchor, axis_from=a_from, axis_to=a_to)
         return rearrange(x, "t a c k -> t (a c k)").astype(np.float32), alignment
 

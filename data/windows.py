@@ -7,6 +7,8 @@ video, so none crosses a video boundary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
@@ -30,20 +32,24 @@ def window_centers(n_frames: int, window: int, stride: int = 1) -> np.ndarray:
 class WindowDataset(torch.utils.data.Dataset):
     """Windows of several videos; item i -> (window (window, F) float32, label of its centre, video index).
 
-    Holds only per-video arrays and an index of (video, start); each item is a view sliced on demand.
+    Holds only per-video arrays and an index of (video, start); each item is sliced on demand. With
+    ``transform`` the arrays are raw (e.g. memory-mapped keypoints) and each slice is turned into
+    features when it is read, so no per-video feature array is ever made.
     """
 
-    def __init__(self, features: list[np.ndarray], labels: list[np.ndarray], window: int, stride: int = 1):
-        if len(features) != len(labels):
+    def __init__(self, arrays: list[np.ndarray], labels: list[np.ndarray], window: int, stride: int = 1,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None):
+        if len(arrays) != len(labels):
             raise ValueError("one label array per video is needed")
-        short = [i for i, f in enumerate(features) if f.shape[0] < window]
+        short = [i for i, f in enumerate(arrays) if f.shape[0] < window]
         if short:
             raise ValueError(f"videos {short} are shorter than the window of {window} frames")
-        self.features = features
+        self.arrays = arrays
         self.labels = labels
         self.window = window
         self.stride = stride
-        starts = [np.arange(0, f.shape[0] - window + 1, stride) for f in features]
+        self.transform = transform
+        starts = [np.arange(0, f.shape[0] - window + 1, stride) for f in arrays]
         self.video = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
         self.start = np.concatenate(starts)
 
@@ -55,5 +61,7 @@ class WindowDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         v, s = int(self.video[i]), int(self.start[i])
-        x = torch.from_numpy(np.ascontiguousarray(self.features[v][s:s + self.window]))
-        return x, int(self.labels[v][s + self.window // 2]), v
+        x = self.arrays[v][s:s + self.window]
+        if self.transform is not None:
+            x = self.transform(x)
+        return torch.from_numpy(np.ascontiguousarray(x)), int(self.labels[v][s + self.window // 2]), v

@@ -3,21 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
-from data import PoseCollection, PosePipeline, PoseRecord, WindowDataset, load_pose_source
+from data import (
+    PoseCollection,
+    PoseDataError,
+    PosePipeline,
+    PoseRecord,
+    WindowDataset,
+    load_pose_source,
+)
 from data.egocentric import Alignment
 
 from .config import QuantizerConfig
 
 
-@dataclass
 class VideoFeatures:
-    record: PoseRecord
-    features: np.ndarray  # (T, F) float32, model space
-    alignment: Alignment | None
+    """A video and its model-space features (T, F) float32 with the alignment that inverts them.
+
+    ``keep=True`` computes them once and holds them (held-out videos, scored at every validation);
+    otherwise they are recomputed from the keypoints at each access and never held, so training
+    on millions of frames needs memory for the (memory-mapped) keypoints only.
+    """
+
+    def __init__(self, record: PoseRecord, pipeline: PosePipeline, keep: bool = False):
+        self.record, self.pipeline = record, pipeline
+        self._kept = pipeline.forward(record) if keep else None
+
+    def _computed(self) -> tuple[np.ndarray, Alignment | None]:
+        return self._kept if self._kept is not None else self.pipeline.forward(self.record)
+
+    @property
+    def features(self) -> np.ndarray:
+        return self._computed()[0]
+
+    @property
+    def alignment(self) -> Alignment | None:
+        return self._computed()[1]
+
+    @property
+    def n_frames(self) -> int:
+        return self.record.n_frames
 
 
 @dataclass
@@ -29,12 +58,18 @@ class QuantizerData:
     held_out_split: str
 
     def train_windows(self, cfg: QuantizerConfig) -> WindowDataset:
-        return WindowDataset([v.features for v in self.train], [v.record.labels for v in self.train],
-                             cfg.input_length, cfg.stride)
+        """Training windows made from the keypoints as they are read (see VideoFeatures)."""
+        records = [v.record for v in self.train]
+        return WindowDataset([r.keypoints for r in records], [r.labels for r in records], cfg.input_length,
+                             cfg.stride, transform=partial(_window_features, self.pipeline, records[0].bodyparts))
 
 
-def featurize(records: list[PoseRecord], pipeline: PosePipeline) -> list[VideoFeatures]:
-    return [VideoFeatures(r, *pipeline.forward(r)) for r in records]
+def _window_features(pipeline: PosePipeline, bodyparts: list[str], keypoints: np.ndarray) -> np.ndarray:
+    return pipeline.features(keypoints, bodyparts)[0]
+
+
+def featurize(records: list[PoseRecord], pipeline: PosePipeline, keep: bool = False) -> list[VideoFeatures]:
+    return [VideoFeatures(r, pipeline, keep) for r in records]
 
 
 def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = None) -> QuantizerData:
@@ -50,6 +85,10 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
     if shortest < cfg.input_length:
         raise ValueError(f"window of {cfg.input_length} frames is longer than the shortest video "
                          f"({shortest} frames); lower window/future_steps")
+    odd = [r.video_id for r in train + coll[held] if r.bodyparts != train[0].bodyparts]
+    if odd:
+        raise PoseDataError(f"videos {odd[:5]} carry other bodyparts than {train[0].bodyparts}; one model needs "
+                            "one skeleton")
     if pipeline is None:
         pipeline = PosePipeline(mode=cfg.mode).fit(train)
     first = train[0]
@@ -57,7 +96,7 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
     cfg.n_features = first.n_animals * 2 * first.n_parts
     cfg.fps, cfg.vocab = first.fps, dict(first.vocab)
     cfg.bodyparts, cfg.individuals = list(first.bodyparts), list(first.individuals)
-    return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline), held)
+    return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline, keep=True), held)
 
 
 class EpochSampler(torch.utils.data.Sampler):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import islice
 
 import numpy as np
 import torch
@@ -51,6 +52,20 @@ def codebook_usage(codes: np.ndarray, codewords: int) -> dict[str, float]:
     }
 
 
+def _picked_windows(videos: list[VideoFeatures], window: int, stride: int, pick: np.ndarray | None):
+    """Yield (video index, start frame, window (window, F)) of the picked global window indices in
+    order, making one video's features at a time (so only one video's are ever held)."""
+    offset = 0
+    for v, video in enumerate(videos):
+        n = (video.n_frames - window) // stride + 1
+        local = np.arange(n) if pick is None else pick[(pick >= offset) & (pick < offset + n)] - offset
+        if len(local):
+            windows = sliding_windows(video.features, window, stride)
+            for j in local.tolist():
+                yield v, j * stride, windows[j]
+        offset += n
+
+
 @torch.no_grad()
 def encode_windows(model, videos: list[VideoFeatures], window: int, stride: int, batch_size: int,
                    device: torch.device, pick: np.ndarray | None = None, with_recon: bool = False):
@@ -58,17 +73,13 @@ def encode_windows(model, videos: list[VideoFeatures], window: int, stride: int,
 
     ``pick`` (optional) selects global window indices (over all videos in order) to encode.
     """
-    per_video = [sliding_windows(v.features, window, stride) for v in videos]
-    starts = [np.arange(len(w)) * stride for w in per_video]
-    vid = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
-    start = np.concatenate(starts)
-    order = np.arange(len(start)) if pick is None else np.sort(pick)
-    for b in range(0, len(order), batch_size):
-        idx = order[b:b + batch_size]
-        x = np.stack([per_video[vid[i]][start[i] // stride] for i in idx])
-        x = torch.from_numpy(x).to(device)
-        labels = np.array([videos[vid[i]].record.labels[start[i] + window // 2] for i in idx])
-        out = {"labels": labels, "video": vid[idx], "start": start[idx]}
+    items = _picked_windows(videos, window, stride, None if pick is None else np.sort(pick))
+    while batch := list(islice(items, batch_size)):
+        vid = np.array([v for v, _, _ in batch])
+        start = np.array([s for _, s, _ in batch])
+        x = torch.from_numpy(np.stack([w for _, _, w in batch])).to(device)
+        labels = np.array([videos[v].record.labels[s + window // 2] for v, s, _ in batch])
+        out = {"labels": labels, "video": vid, "start": start}
         if with_recon:
             res = model(x)
             out.update(recon=res["recon"].float().cpu().numpy(), x=x.cpu().numpy(),
@@ -83,7 +94,7 @@ def encode_windows(model, videos: list[VideoFeatures], window: int, stride: int,
 
 
 def _n_windows(videos: list[VideoFeatures], window: int, stride: int) -> int:
-    return sum((v.features.shape[0] - window) // stride + 1 for v in videos)
+    return sum((v.n_frames - window) // stride + 1 for v in videos)
 
 
 def _gather(batches) -> dict[str, np.ndarray]:

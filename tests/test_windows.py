@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data import WindowDataset, sliding_windows, window_centers
+from data import PosePipeline, WindowDataset, sliding_windows, synthetic_video, window_centers
 
 
 def test_windows_are_views_that_line_up_with_frames():
@@ -32,3 +32,13 @@ def test_short_video_is_an_error():
         WindowDataset([np.zeros((5, 2), np.float32)], [np.zeros(5)], window=10)
     with pytest.raises(ValueError, match="shorter than the window"):
         sliding_windows(np.zeros((5, 2)), 10)
+
+
+def test_windows_made_from_keypoints_equal_windows_of_the_whole_videos_features():
+    rec = synthetic_video(3, 200)
+    pipeline = PosePipeline().fit([rec])
+    feats, _ = pipeline.forward(rec)
+    ds = WindowDataset([rec.keypoints], [rec.labels], window=30, stride=7,
+                       transform=lambda kp: pipeline.features(kp, rec.bodyparts)[0])
+    for i in range(len(ds)):
+        np.testing.assert_array_equal(ds[i][0].numpy(), feats[ds.start[i]:ds.start[i] + 30])
