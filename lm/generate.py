@@ -65,10 +65,10 @@ def load_lm(folder: str | Path) -> tuple[torch.nn.Module, BehaviorTokenizer, LMC
 class RunLengths:
     """Per-token run lengths seen in training, to give sampled ``rle`` tokens a duration."""
 
-    def __init__(self, tokenizer: BehaviorTokenizer, videos: list[np.ndarray]):
+    def __init__(self, encoded: list[tuple[np.ndarray, np.ndarray]]):
+        """``encoded``: (token ids, durations) of each training video, as ``BehaviorTokenizer.encode`` gives."""
         seen: dict[int, list[int]] = defaultdict(list)
-        for codes in videos:
-            ids, durations = tokenizer.encode(codes)
+        for ids, durations in encoded:
             for i, d in zip(ids.tolist(), durations.tolist(), strict=True):
                 seen[i].append(d)
         self.seen = {i: np.asarray(d) for i, d in seen.items()}
@@ -127,15 +127,19 @@ def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
     held = held_out_split(export, lm_cfg.eval_split)
     rows = export.dataset[held]
     names = list(rows["video_id"])
-    pick = names.index(cfg.prompt_video) if cfg.prompt_video else 0
     if cfg.prompt_video and cfg.prompt_video not in names:
         raise ValueError(f"no video {cfg.prompt_video!r} in the {held} split; it has {names}")
+    pick = names.index(cfg.prompt_video) if cfg.prompt_video else 0
     n_prompt = int(round(cfg.prompt_seconds * fps))
     real_codes = np.asarray(rows[pick]["codes"], dtype=np.int64)[:n_prompt]
     real_labels = np.asarray(rows[pick]["labels"], dtype=np.int64)[:n_prompt]
-    train_videos = [c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)]
-    tpf = sum(len(tok.encode(c)[0]) for c in train_videos) / max(1, sum(len(c) for c in train_videos))
-    run_lengths = RunLengths(tok, train_videos) if tok.scheme.scheme == "rle" else None
+    # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
+    encoded, frames = [], 0
+    for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):
+        encoded.append(tok.encode(codes))
+        frames += len(codes)
+    tpf = sum(len(ids) for ids, _ in encoded) / max(1, frames)
+    run_lengths = RunLengths(encoded) if tok.scheme.scheme == "rle" else None
     out = Path(cfg.output_dir)
     prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
     (out / "generate_config.json").write_text(json.dumps(asdict(cfg), indent=2))

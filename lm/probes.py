@@ -29,12 +29,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from data import MISSING_LABEL, PoseRecord, load_pose_source, social_features
+from data import MISSING_LABEL, PoseRecord, social_features
 from quantize import load_quantizer
 from quantize.checkpoint import MODEL_FILE, model_folder, prepare_output_dir
+from quantize.data import run_collection
 from quantize.evaluate import balanced_accuracy, codeword_tree, svm_classifier
 from quantize.export import encode_record, file_sha256
 from quantize.train import format_table
+
+from .embeddings import frame_embeddings
+from .generate import load_lm
 
 PROBE_KEYS = ["representation", "features", "train_frames", "test_frames", "balanced_accuracy", "macro_f1"]
 
@@ -92,7 +96,6 @@ def frame_representations(records: list[PoseRecord], model, pipeline, cfg: Probe
         reps = {"hand features": social_features(rec, cfg.context), "egocentric keypoints": pipeline.forward(rec)[0],
                 "SVM z_e": enc.z_e, "SVM z_q": enc.z_q, "tree codewords": enc.codes}
         if lm is not None:
-            from .embeddings import frame_embeddings
             gpt, tok = lm
             hidden = frame_embeddings(gpt, tok, enc.codes.astype(np.int64))  # (layers+1, T, E)
             reps.update({f"GPT layer {k}": h for k, h in enumerate(hidden)})
@@ -166,17 +169,12 @@ def probe(cfg: ProbeConfig) -> list[dict]:
     qcfg = model.cfg
     lm = None
     if cfg.lm:
-        from .generate import load_lm
         gpt, tok, _, meta = load_lm(cfg.lm)
         sha = file_sha256(model_folder(cfg.quantizer) / MODEL_FILE)
         if meta.get("checkpoint_sha256", sha) != sha:
             raise ValueError(f"the GPT in {cfg.lm} was trained on tokens of another quantizer than {cfg.quantizer}")
         lm = (gpt, tok)
-    coll = load_pose_source(cfg.source or qcfg.source, test_videos=cfg.test_videos or qcfg.test_videos or None,
-                            val_fraction=qcfg.val_fraction, seed=qcfg.seed)
-    held_split = next((s for s in ("validation", "test") if s in coll and coll[s]), None)
-    if held_split is None:
-        raise ValueError(f"source has no held-out videos (splits {list(coll.splits)}); name some with --test_videos")
+    coll, held_split = run_collection(qcfg, cfg.source, cfg.test_videos)
     out = Path(cfg.output_dir)
     prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
     (out / "probe_config.json").write_text(json.dumps(asdict(cfg), indent=2))

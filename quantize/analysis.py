@@ -16,10 +16,9 @@ import numpy as np
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
-from data import load_pose_source
-
 from .checkpoint import MODEL_FILE, STATE_FILE, load_quantizer, prepare_output_dir
 from .codebook import similarity_statistics, usage_histogram, usage_statistics
+from .data import run_collection
 from .export import encode_record
 from .train import format_table
 
@@ -92,8 +91,7 @@ def analyze_codebook(cfg: AnalysisConfig) -> dict:
     run = Path(cfg.run)
     model, pipeline = load_quantizer(run)
     qcfg = model.cfg
-    coll = load_pose_source(cfg.source or qcfg.source, test_videos=qcfg.test_videos or None,
-                            val_fraction=qcfg.val_fraction, seed=qcfg.seed)
+    coll, held = run_collection(qcfg, cfg.source)
     out = Path(cfg.output_dir)
     prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
     (out / "analysis_config.json").write_text(json.dumps(asdict(cfg), indent=2))
@@ -109,7 +107,6 @@ def analyze_codebook(cfg: AnalysisConfig) -> dict:
     codes, labels = np.concatenate(all_codes), np.concatenate(all_labels)
     usage.append({"split": "all", **usage_statistics(codes, qcfg.codewords)})
     similarity.append({"split": "all", **similarity_statistics(codes, labels)})
-    held = next((s for s in ("validation", "test") if s in coll and coll[s]), "train")
     training = usage_over_training(run, model, pipeline, coll[held], cfg.checkpoint_stride) if (
         run / "checkpoints").is_dir() else []
     result = {"groups": qcfg.groups, "codewords": qcfg.codewords, "usage": usage, "similarity": similarity,

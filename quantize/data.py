@@ -72,14 +72,22 @@ def featurize(records: list[PoseRecord], pipeline: PosePipeline, keep: bool = Fa
     return [VideoFeatures(r, pipeline, keep) for r in records]
 
 
-def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = None) -> QuantizerData:
-    """Read ``cfg.source``, fit (or reuse) the pipeline on train videos, fill cfg's data fields."""
-    coll = load_pose_source(cfg.source, test_videos=cfg.test_videos or None, val_fraction=cfg.val_fraction,
-                            seed=cfg.seed)
+def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str] | None = None
+                   ) -> tuple[PoseCollection, str]:
+    """A run's videos split as it split them (``source`` / ``test_videos`` override), and its held-out split."""
+    source = source or cfg.source
+    coll = load_pose_source(source, test_videos=test_videos or cfg.test_videos or None,
+                            val_fraction=cfg.val_fraction, seed=cfg.seed)
     held = next((s for s in ("validation", "test") if s in coll and coll[s]), None)
     if held is None:
-        raise ValueError(f"source {cfg.source!r} has no held-out videos (splits {list(coll.splits)}); "
+        raise ValueError(f"source {source!r} has no held-out videos (splits {list(coll.splits)}); "
                          "name some with test_videos or set val_fraction")
+    return coll, held
+
+
+def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = None) -> QuantizerData:
+    """Read ``cfg.source``, fit (or reuse) the pipeline on train videos, fill cfg's data fields."""
+    coll, held = run_collection(cfg)
     train = coll["train"]
     shortest = min(r.n_frames for r in train + coll[held])
     if shortest < cfg.input_length:

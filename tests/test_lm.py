@@ -201,7 +201,7 @@ def test_sampled_codes_are_whole_valid_frames_for_every_scheme(scheme):
     tok = _tokenizer(scheme)
     torch.manual_seed(0)
     model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
-    run_lengths = RunLengths(tok, [_codes()]) if scheme == "rle" else None
+    run_lengths = RunLengths([tok.encode(_codes())]) if scheme == "rle" else None
     codes, ids = sample_codes(model, tok, _codes()[:2], 25, tokens_per_frame=1.0, run_lengths=run_lengths,
                               temperature=1.0, top_k=0, seed=0)
     assert codes.shape == (25, 2) and codes.min() >= 0 and codes.max() < 4
@@ -222,3 +222,5 @@ def test_generation_decodes_to_keypoints(export_dir, tmp_path):
         np.testing.assert_array_equal(back.keypoints, rec.keypoints)
         assert (samples / f"sample_{i:03d}.png").stat().st_size > 0
     assert not np.array_equal(recs[0].keypoints[30:], recs[1].keypoints[30:])  # two seeds, two samples
+    with pytest.raises(ValueError, match="no video 'nope' in the test split"):
+        generate_behavior(GenerateConfig(lm=str(out), output_dir=str(tmp_path / "x"), prompt_video="nope"))
