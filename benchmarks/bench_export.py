@@ -23,8 +23,8 @@ from bench_load import peak_rss_mb, write_calms21
 
 
 def make_quantizer(source: Path, family: str, out: Path, cache: Path) -> None:
-    from data import PosePipeline, load_pose_source
-    from quantize import BehaviorQuantizer, QuantizerConfig, save_quantizer
+    from behavior_tokens.data import PosePipeline, load_pose_source
+    from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, save_quantizer
     coll = load_pose_source(source, cache_dir=cache)
     first = coll.first
     cfg = QuantizerConfig(source=str(source), family=family)
@@ -37,7 +37,7 @@ def phase(family: str, source: str, work: str) -> None:
     """Export ``source`` with a fresh ``family`` quantizer; print one JSON line (time, frames, peak RSS)."""
     import os
 
-    from quantize.export import ExportConfig, export_tokens
+    from behavior_tokens.quantize.export import ExportConfig, export_tokens
     work = Path(work)
     os.environ["BEHAVIOR_TOKENS_CACHE"] = str(work / "cache")
     make_quantizer(Path(source), family, work / family, work / "cache")

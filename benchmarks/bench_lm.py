@@ -20,8 +20,15 @@ from pathlib import Path
 
 import torch
 
-from lm import BlockDataset, LMConfig, build_gpt, load_token_export, split_stream, train_lm
-from quantize.data import EpochSampler
+from behavior_tokens.core.loop import EpochSampler
+from behavior_tokens.lm import (
+    BlockDataset,
+    LMConfig,
+    build_gpt,
+    load_token_export,
+    split_stream,
+    train_lm,
+)
 
 
 def plain_loop(cfg: LMConfig, steps: int, warmup: int) -> float:

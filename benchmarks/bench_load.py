@@ -44,11 +44,10 @@ def write_calms21(path: Path, frames: int, videos: int) -> None:
 
 def phase(name: str, path: str, cache: str) -> None:
     """Run one phase in this process and print a JSON line with its time and peak RSS."""
-    from data import load_pose_source
-    from data.dlc import read_dlc
+    from behavior_tokens.data import load_pose_source, read_pose_file
     t = time.perf_counter()
     if name == "real":
-        recs = [read_dlc(path)]
+        recs = read_pose_file(path, fps=30)
     else:  # parse (cache empty) or cached (cache filled)
         recs = load_pose_source(path, cache_dir=cache).records
     frames = sum(r.n_frames for r in recs)

@@ -34,8 +34,8 @@ def write_cache(folder: Path, frames: int) -> None:
     """A load_records cache of ``frames`` frames in 10k-frame videos: smooth random walks, two mice."""
     from numpy.lib.format import open_memmap
 
-    from data.cache import CACHE_VERSION
-    from data.calms21 import BODYPARTS, INDIVIDUALS
+    from behavior_tokens.data.cache import CACHE_VERSION
+    from behavior_tokens.data.calms21 import BODYPARTS, INDIVIDUALS
     folder.mkdir(parents=True)
     lengths = [VIDEO_FRAMES] * (frames // VIDEO_FRAMES) + ([frames % VIDEO_FRAMES] if frames % VIDEO_FRAMES else [])
     kp = open_memmap(folder / "keypoints.npy", mode="w+", dtype=np.float32, shape=(frames, 2, 2, 7))
@@ -58,9 +58,10 @@ def write_cache(folder: Path, frames: int) -> None:
 def child(cache: str, batch: int, train_steps: int) -> None:
     import torch
 
-    from data import PoseCollection, PosePipeline, load_records
-    from quantize import BehaviorQuantizer, QuantizerConfig
-    from quantize.data import EpochSampler, QuantizerData, featurize
+    from behavior_tokens.core.loop import EpochSampler
+    from behavior_tokens.data import PoseCollection, PosePipeline, load_records
+    from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig
+    from behavior_tokens.quantize.data import QuantizerData, featurize
     rows = []
 
     def mark(phase: str, t0: float, **extra) -> None:

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data import sliding_windows
-from quantize import BehaviorQuantizer, QuantizerConfig
+from behavior_tokens.data import sliding_windows
+from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig
 
 
 def load_vame_rnn(path: str):

@@ -20,8 +20,9 @@ import numpy as np
 from .errors import PoseDataError
 from .records import PoseRecord
 
-CACHE_VERSION = 1
-_META_FIELDS = ("video_id", "vocab", "fps", "bodyparts", "individuals", "annotator", "source", "filled_points")
+CACHE_VERSION = 2
+_META_FIELDS = ("video_id", "vocab", "fps", "bodyparts", "individuals", "annotator", "source", "filled_points",
+                "outlier_points", "clipped_label_frames")
 
 
 def default_cache_dir() -> Path:

@@ -104,13 +104,13 @@ def sequence_to_record(group: str, seq_name: str, seq: dict, *, source: str, voc
         labels = check_labels(np.asarray(seq["annotations"]), vocab, T, source=source, sequence=seq_name)
     else:
         labels = np.full(T, MISSING_LABEL, dtype=np.int64)
-    # MARS gives every point a score > 0; only NaN/inf (never in the release, possible in user files) is filled.
-    kp, report = fill_missing(kp, None, max_gap=max_gap, source=source, sequence=seq_name)
+    # MARS gives every point a score > 0: a NaN/inf point or a zero score (possible in user files) is filled.
+    kp, report = fill_missing(kp, scores, max_gap=max_gap, source=source, sequence=seq_name)
     annotator = str(meta.get("annotator-id", group.split("_")[-1] if "_" in group else group))
     return PoseRecord(
         video_id=seq_name, keypoints=kp, scores=scores, labels=labels, vocab=vocab, fps=FPS,
         bodyparts=list(BODYPARTS), individuals=list(INDIVIDUALS), annotator=annotator, source=source,
-        filled_points=report.missing_points,
+        filled_points=report.missing_points, outlier_points=report.outlier_points,
     )
 
 

@@ -20,25 +20,7 @@ from einops import rearrange
 
 from .errors import PoseDataError
 from .records import PoseRecord
-
-# Accepted spellings of the parts the alignment needs, compared after lower-casing and removing
-# spaces/underscores (CalMS21 "tail_base", DLC "tailbase", MABe "tail base", ethome "tail").
-PART_ALIASES = {
-    "neck": ["neck", "spine1"],
-    "tail_base": ["tailbase", "tail"],
-    "nose": ["nose", "snout"],
-}
-
-
-def find_part(bodyparts: list[str], name: str) -> int:
-    """Index of ``name`` (or one of its aliases) among ``bodyparts``; PoseDataError if absent."""
-    canon = [b.lower().replace(" ", "").replace("_", "") for b in bodyparts]
-    wanted = name.lower().replace(" ", "").replace("_", "")
-    for cand in [wanted, *PART_ALIASES.get(name, [])]:
-        if cand in canon:
-            return canon.index(cand)
-    raise PoseDataError(f"no bodypart {name!r} (or its aliases {PART_ALIASES.get(name, [])}) among {bodyparts}; "
-                        "choose the alignment parts with anchor=/axis_from=/axis_to=")
+from .skeleton import find_part
 
 
 @dataclass

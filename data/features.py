@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .egocentric import find_part
 from .records import PoseRecord
+from .skeleton import find_part
 
 
 def _rolling(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

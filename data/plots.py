@@ -7,13 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .records import MISSING_LABEL, PoseRecord
-
-# MARS / CalMS21 skeleton, by part name (aliases as in egocentric.PART_ALIASES); edges whose
-# parts a skeleton lacks are skipped, and every part is drawn as a dot whatever its name.
-SKELETON = [("nose", "left_ear"), ("nose", "right_ear"), ("left_ear", "neck"), ("right_ear", "neck"),
-            ("neck", "left_hip"), ("neck", "right_hip"), ("left_hip", "tail_base"), ("right_hip", "tail_base")]
-_ALIASES = {"tailbase": "tail_base", "tail": "tail_base", "leftear": "left_ear", "rightear": "right_ear",
-            "lefthip": "left_hip", "righthip": "right_hip", "snout": "nose"}
+from .skeleton import skeleton_edges
 
 
 def pyplot():
@@ -22,15 +16,6 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
-
-
-def skeleton_edges(bodyparts: list[str]) -> list[tuple[int, int]]:
-    """Index pairs of the SKELETON edges present among ``bodyparts``."""
-    canon = {}
-    for i, b in enumerate(bodyparts):
-        key = b.lower().replace(" ", "_")
-        canon[_ALIASES.get(key.replace("_", ""), key)] = i
-    return [(canon[a], canon[b]) for a, b in SKELETON if a in canon and b in canon]
 
 
 def draw_pose(ax, keypoints: np.ndarray, bodyparts: list[str], alpha: float = 1.0) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import PoseDataError
+from .validate import check_label_ids
 
 MISSING_LABEL = -1
 
@@ -31,6 +32,8 @@ class PoseRecord:
     annotator: str = ""
     source: str = ""
     filled_points: int = 0  # points filled by interpolation when read (see validate.fill_missing)
+    outlier_points: int = 0  # of those, points too far out to be real
+    clipped_label_frames: int = 0  # frames of labelled bouts that lay past the video's end (dropped)
 
     def __post_init__(self) -> None:
         validate_record(self)
@@ -46,6 +49,11 @@ class PoseRecord:
     @property
     def n_parts(self) -> int:
         return int(self.keypoints.shape[3])
+
+    @property
+    def key(self) -> str:
+        """What names the video uniquely in a collection (CalMS21 repeats names across annotators)."""
+        return f"{self.annotator}/{self.video_id}" if self.annotator else self.video_id
 
     @property
     def labelled(self) -> bool:
@@ -91,13 +99,7 @@ def validate_record(record: PoseRecord) -> None:
             f"keypoints hold {A} x {K}",
             source=src, sequence=seq,
         )
-    known = set(record.vocab.values()) | {MISSING_LABEL}
-    unknown = np.setdiff1d(np.unique(record.labels), np.fromiter(known, dtype=np.int64))
-    if unknown.size:
-        raise PoseDataError(
-            f"unknown label ids {unknown.tolist()[:10]}, vocabulary is {record.vocab}",
-            source=src, sequence=seq,
-        )
+    check_label_ids(record.labels, record.vocab, source=src, sequence=seq)
 
 
 @dataclass
@@ -108,15 +110,24 @@ class PoseCollection:
 
     def __post_init__(self) -> None:
         seen: dict[str, str] = {}
+        vocab_of: PoseRecord | None = None
         for split, records in self.splits.items():
             for r in records:
-                key = f"{r.annotator}/{r.video_id}" if r.annotator else r.video_id
+                key = r.key
                 if key in seen:
                     raise PoseDataError(
                         f"video {key} stands in split {seen[key]!r} and in {split!r}; "
                         "splits must not share videos"
                     )
                 seen[key] = split
+                if r.vocab:
+                    vocab_of = vocab_of or r
+                    if r.vocab != vocab_of.vocab:  # one vocabulary per collection: ids never change meaning
+                        raise PoseDataError(
+                            f"video {r.video_id} ({r.source}) labels with {r.vocab}, video {vocab_of.video_id} "
+                            f"({vocab_of.source}) with {vocab_of.vocab}",
+                            fix="one collection needs one label vocabulary: relabel one of them or load them apart")
+        self._vocab = dict(vocab_of.vocab) if vocab_of else {}
 
     def __getitem__(self, split: str) -> list[PoseRecord]:
         if split not in self.splits:
@@ -139,7 +150,8 @@ class PoseCollection:
 
     @property
     def vocab(self) -> dict[str, int]:
-        return self.first.vocab
+        """The label vocabulary every labelled video shares ({} when none is labelled)."""
+        return self._vocab
 
     @property
     def fps(self) -> float:
@@ -152,26 +164,48 @@ class PoseCollection:
             frames = sum(r.n_frames for r in records)
             labelled = sum(int((r.labels != MISSING_LABEL).sum()) for r in records)
             filled = sum(r.filled_points for r in records)
-            lines.append(
-                f"{split}: {len(records)} videos, {frames} frames, {labelled} labelled, "
-                f"{filled} points filled"
-            )
+            outliers = sum(r.outlier_points for r in records)
+            clipped = sum(r.clipped_label_frames for r in records)
+            line = f"{split}: {len(records)} videos, {frames} frames, {labelled} labelled, {filled} points filled"
+            if outliers:
+                line += f" ({outliers} of them too far out to be real)"
+            if clipped:
+                line += f", {clipped} labelled frames past a video's end dropped"
+            lines.append(line)
         return "\n".join(lines)
+
+    def split_keys(self) -> dict[str, list[str]]:
+        """{split: [video key, ...]}: what a run records so later steps split the videos as it did."""
+        return {s: [r.key for r in recs] for s, recs in self.splits.items()}
+
+    def regrouped(self, split_keys: dict[str, list[str]], source: str = "") -> PoseCollection:
+        """The same videos in the splits ``split_keys`` names (recorded by a run); every video must be named once."""
+        by_key = {r.key: r for r in self.records}
+        named = [k for keys in split_keys.values() for k in keys]
+        missing = sorted(set(named) - set(by_key))
+        extra = sorted(set(by_key) - set(named))
+        if missing or extra:
+            raise PoseDataError(
+                "the source is not the one the run was trained on: "
+                + (f"videos {missing[:5]} are gone" if missing else f"videos {extra[:5]} are new"),
+                source=source or None, fix="read the run's own source, or pass the videos' splits yourself")
+        return PoseCollection({s: [by_key[k] for k in keys] for s, keys in split_keys.items()})
 
     def with_validation(self, fraction: float = 0.2, seed: int = 0, source: str = "train",
                         name: str = "validation", videos: list[str] | None = None) -> PoseCollection:
         """Carve a validation split from ``source`` by whole videos (seeded, or named)."""
-        pool = list(self[source])
+        pool = list(self.splits.get(source, []))
+        flag = "--test_videos" if name == "test" else "--val_fraction"
         if videos is not None:
             missing = set(videos) - {r.video_id for r in pool}
             if missing:
-                raise PoseDataError(f"videos {sorted(missing)} are not in split {source!r}")
+                raise PoseDataError(f"videos {sorted(missing)} are not in split {source!r}", source=flag,
+                                    fix=f"its videos are {', '.join(sorted(r.video_id for r in pool)[:8])}")
             held = [r for r in pool if r.video_id in set(videos)]
         else:
             if len(pool) < 2:
-                raise PoseDataError(
-                    f"split {source!r} has {len(pool)} video(s); need at least 2 to carve a validation split by video"
-                )
+                raise PoseDataError(f"split {source!r} has {len(pool)} video(s); a validation split by video needs "
+                                    "at least 2", source=flag, fix="leave --val_fraction at 0 or add videos")
             n = min(len(pool) - 1, max(1, round(fraction * len(pool))))
             order = np.random.default_rng(seed).permutation(len(pool))
             held = [pool[i] for i in sorted(order[:n])]

@@ -1,104 +1,192 @@
-"""One entry point from a source name or path to a :class:`PoseCollection`.
+"""One entry point from a source name or path to a :class:`PoseCollection`, through a registry.
+
+Each kind of source is a small class registered in :data:`SOURCE_KINDS` (tried in order):
 
 - ``synthetic`` (the bundled default; ``synthetic:N`` for N videos, ``synthetic:N:M`` for N videos
   of at most M minutes each);
-- a folder with ``dlc/`` and ``boris/`` subfolders (DeepLabCut pose + BORIS labels, matched by
-  video name, e.g. ``../shared/data/ethome_social``);
-- a CalMS21 ``.json`` / ``.npy`` file or a folder of them (split from the official file names,
-  parsed once into a memory-mapped cache);
-- any DeepLabCut / MABe ``.csv`` / ``.h5`` file or folder of them (unlabeled).
+- a folder with ``dlc/`` and ``boris/`` sub-folders: pose files + BORIS labels matched by video name
+  (e.g. ``../shared/data/ethome_social``); the frame rate comes from the BORIS files;
+- a folder of pose files, or one pose file, of any registered format (``data.formats``: CalMS21,
+  DeepLabCut, SLEAP, LightningPose, Anipose, NWB); CalMS21 files take their split from their name.
 
 ``test_videos`` moves named videos into a ``test`` split (e.g. leave one video out);
-``val_fraction`` carves a seeded ``validation`` split from train, by video.
+``val_fraction`` / ``val_videos`` carve a ``validation`` split from train, by video.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
-from .boris import boris_labels
-from .cache import cached
-from .calms21 import calms21_split_of, read_calms21
-from .dlc import dlc_video_key, read_dlc
+from .boris import boris_labels, events_fps, read_boris_events
 from .errors import PoseDataError
+from .formats import POSE_SUFFIXES, format_of, read_pose_file, video_key
 from .records import PoseCollection, PoseRecord
 from .synthetic import SyntheticConfig, synthetic_collection
 
-_POSE_SUFFIXES = (".csv", ".h5", ".hdf5")
+
+@dataclass
+class SourceOptions:
+    fps: float | None = None  # frames per second, for files that do not state it
+    pose_format: str = "auto"
+    seed: int = 0
+    synthetic: SyntheticConfig | None = None
+    cache_dir: str | Path | None = None  # where CalMS21 files are cached once parsed
 
 
-def read_dlc_boris_folder(folder: str | Path, *, fps: float = 30.0) -> list[PoseRecord]:
-    """``folder/dlc/*`` pose files with labels from the ``folder/boris/*.csv`` whose name starts with the video's."""
-    folder = Path(folder)
-    pose_files = sorted(p for p in (folder / "dlc").iterdir() if p.suffix.lower() in _POSE_SUFFIXES)
-    boris_files = sorted((folder / "boris").glob("*.csv"))
-    if not pose_files:
-        raise PoseDataError("no pose file in dlc/", source=str(folder))
-    keys = [dlc_video_key(p) for p in pose_files]
-    matches = {k: [b for b in boris_files if b.stem.startswith(k)] for k in keys}
-    ambiguous = {k: [b.name for b in m] for k, m in matches.items() if len(m) > 1}
-    if ambiguous:
-        raise PoseDataError(f"several BORIS files match one video: {ambiguous}", source=str(folder))
-    vocab: dict[str, int] | None = None
-    records = []
-    for path, key in zip(pose_files, keys, strict=True):
-        rec = read_dlc(path, fps=fps, video_id=key)
-        if matches[key]:
-            labels, vocab, _ = boris_labels(matches[key][0], rec.n_frames, vocab=vocab, fps=fps)
-            rec = PoseRecord(**{**rec.__dict__, "labels": labels, "vocab": dict(vocab)})
-        records.append(rec)
-    if vocab is not None:  # videos with no event file are all "other" only if another video defined labels
-        unlabeled = [r.video_id for r in records if not r.vocab]
-        if unlabeled:
-            raise PoseDataError(f"no BORIS file for videos {unlabeled}", source=str(folder))
-    return records
+class SourceKind:
+    """One kind of pose source: ``matches`` a spec, ``read`` s it into splits of videos."""
+
+    name: ClassVar[str]
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+        raise NotImplementedError
 
 
-def _read_pose_folder(folder: Path, fps: float) -> list[PoseRecord]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _POSE_SUFFIXES)
-    if not files:
-        raise PoseDataError("no .csv/.h5 pose file", source=str(folder))
-    keys = [dlc_video_key(p) for p in files]
-    if len(set(keys)) < len(keys):  # DLC names collide: fall back to the whole file stem
-        keys = [p.stem for p in files]
-    return [read_dlc(p, fps=fps, video_id=k) for p, k in zip(files, keys, strict=True)]
+SOURCE_KINDS: list[type[SourceKind]] = []
 
 
-def load_pose_source(source: str | Path, *, fps: float = 30.0, test_videos: list[str] | None = None,
-                     val_fraction: float = 0.0, val_videos: list[str] | None = None, seed: int = 0,
-                     cache_dir: str | Path | None = None, synthetic: SyntheticConfig | None = None
-                     ) -> PoseCollection:
-    """Read a source (see module doc) into splits by video."""
-    spec = str(source)
-    if spec == "synthetic" or spec.startswith("synthetic:"):
-        cfg = synthetic or SyntheticConfig(seed=seed)
+def register_source(kind: type[SourceKind]) -> type[SourceKind]:
+    SOURCE_KINDS.append(kind)
+    return kind
+
+
+@register_source
+class SyntheticSource(SourceKind):
+    name = "synthetic"
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return spec == "synthetic" or spec.startswith("synthetic:")
+
+    @staticmethod
+    def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+        cfg = opts.synthetic or SyntheticConfig(seed=opts.seed)
         parts = spec.split(":")[1:]
         try:
             if parts:
-                cfg = SyntheticConfig(**{**cfg.__dict__, "n_videos": int(parts[0])})
+                cfg = replace(cfg, n_videos=int(parts[0]))
             if len(parts) > 1:
                 top = float(parts[1])
-                cfg = SyntheticConfig(**{**cfg.__dict__, "max_minutes": top, "min_minutes": min(cfg.min_minutes, top)})
+                cfg = replace(cfg, max_minutes=top, min_minutes=min(cfg.min_minutes, top))
+            if len(parts) > 2 or cfg.n_videos < 1 or cfg.max_minutes <= 0:
+                raise ValueError
         except ValueError:
-            raise ValueError(f"source {spec!r}: expected 'synthetic', 'synthetic:N' or 'synthetic:N:MAX_MINUTES'") from None
-        coll = synthetic_collection(cfg)
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such pose source (expected 'synthetic', a file or a folder)")
-        if path.is_dir() and (path / "dlc").is_dir():
-            coll = PoseCollection({"train": read_dlc_boris_folder(path, fps=fps)})
-        elif path.is_dir() and any(path.glob("calms21_*")):
-            files = sorted(p for p in path.glob("calms21_*") if p.suffix in (".json", ".npy"))
-            coll = _calms21_collection(files, cache_dir)
-        elif path.suffix.lower() in (".json", ".npy"):
-            coll = _calms21_collection([path], cache_dir)
-        elif path.is_dir():
-            coll = PoseCollection({"train": _read_pose_folder(path, fps)})
-        elif path.suffix.lower() in _POSE_SUFFIXES:
-            coll = PoseCollection({"train": [read_dlc(path, fps=fps)]})
-        else:
-            raise PoseDataError(f"unknown pose source type {path.suffix!r}", source=str(path))
+            raise PoseDataError(f"{spec!r} is not a synthetic source", source="--source",
+                                fix="use 'synthetic', 'synthetic:N' or 'synthetic:N:MAX_MINUTES' with N >= 1") from None
+        return synthetic_collection(cfg).splits
+
+
+@register_source
+class LabelledFolder(SourceKind):
+    """``folder/dlc/*`` pose files labelled by the ``folder/boris/*.csv`` whose name starts with the video's."""
+
+    name = "pose + BORIS folder"
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return (Path(spec) / "dlc").is_dir() and (Path(spec) / "boris").is_dir()
+
+    @staticmethod
+    def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+        folder = Path(spec)
+        pose_files = sorted(p for p in (folder / "dlc").iterdir() if p.suffix.lower() in POSE_SUFFIXES)
+        boris_files = sorted((folder / "boris").glob("*.csv"))
+        if not pose_files:
+            raise PoseDataError("no pose file in dlc/", source=str(folder), fix=f"expected {', '.join(POSE_SUFFIXES)}")
+        keys = [video_key(p) for p in pose_files]
+        matches = {k: [b for b in boris_files if b.stem.startswith(k)] for k in keys}
+        ambiguous = {k: [b.name for b in m] for k, m in matches.items() if len(m) > 1}
+        if ambiguous:
+            raise PoseDataError(f"several BORIS files match one video: {ambiguous}", source=str(folder))
+        unlabeled = [k for k, m in matches.items() if not m]
+        if unlabeled and len(unlabeled) < len(keys):
+            raise PoseDataError(f"no BORIS file for videos {unlabeled}", source=str(folder),
+                                fix="add their event files, or move them out of the folder")
+        vocab, records = None, []
+        for path, key in zip(pose_files, keys, strict=True):
+            events = matches[key][0] if matches[key] else None
+            fps = (events_fps(read_boris_events(events), events.name) if events else None) or opts.fps
+            if fps and opts.fps and abs(fps - opts.fps) > 1e-6:
+                raise PoseDataError(f"the events are at {fps:g} fps, --fps says {opts.fps:g}", source=events.name,
+                                    fix="pass the video's true frame rate, or fix the FPS in BORIS")
+            (rec,) = read_pose_file(path, pose_format=opts.pose_format, fps=fps)
+            rec = replace(rec, video_id=key)
+            if events is not None:
+                lab = boris_labels(events, rec.n_frames, vocab=vocab, fps=rec.fps)
+                vocab = lab.vocab
+                rec = replace(rec, labels=lab.labels, vocab=dict(lab.vocab), clipped_label_frames=lab.clipped_frames)
+            records.append(rec)
+        return {"train": records}
+
+
+def _pose_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in POSE_SUFFIXES)
+    if not files:
+        raise PoseDataError("no pose file", source=str(folder), fix=f"expected files ending in {', '.join(POSE_SUFFIXES)}")
+    return files
+
+
+def _read_files(files: list[Path], opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+    splits: dict[str, list[PoseRecord]] = {}
+    for path in files:
+        fmt = format_of(path, opts.pose_format)
+        if fmt.fps_fixed and opts.fps and abs(fmt.fps_fixed - opts.fps) > 1e-6:
+            raise PoseDataError(f"{fmt.name} is recorded at {fmt.fps_fixed:g} fps, --fps says {opts.fps:g}",
+                                source=path.name, fix="leave --fps out")
+        splits.setdefault(fmt.split_of(path), []).extend(fmt.read(path, opts.fps, opts.cache_dir))
+    records = [r for recs in splits.values() for r in recs]
+    ids = [r.video_id for r in records]
+    if len(set(ids)) < len(ids) and all(not r.annotator for r in records):  # names collide: whole file stems
+        for recs in splits.values():
+            recs[:] = [replace(r, video_id=Path(r.source).stem) if r.source else r for r in recs]
+    return splits
+
+
+@register_source
+class PoseFolder(SourceKind):
+    name = "folder of pose files"
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return Path(spec).is_dir()
+
+    @staticmethod
+    def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+        return _read_files(_pose_files(Path(spec)), opts)
+
+
+@register_source
+class PoseFile(SourceKind):
+    name = "pose file"
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return Path(spec).is_file()
+
+    @staticmethod
+    def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
+        return _read_files([Path(spec)], opts)
+
+
+def load_pose_source(source: str | Path, *, fps: float | None = None, pose_format: str = "auto",
+                     test_videos: list[str] | None = None, val_fraction: float = 0.0,
+                     val_videos: list[str] | None = None, seed: int = 0,
+                     synthetic: SyntheticConfig | None = None, cache_dir: str | Path | None = None) -> PoseCollection:
+    """Read a source (see module doc) into splits by video."""
+    spec = str(source)
+    kind = next((k for k in SOURCE_KINDS if k.matches(spec)), None)
+    if kind is None:
+        raise PoseDataError("no such pose source", source=spec,
+                            fix="give 'synthetic', a pose file or a folder of them")
+    opts = SourceOptions(fps=fps or None, pose_format=pose_format, seed=seed, synthetic=synthetic, cache_dir=cache_dir)
+    coll = PoseCollection(kind.read(spec, opts))
     if test_videos:
         coll = coll.with_validation(source="train", name="test", videos=list(test_videos))
     if val_videos:
@@ -106,10 +194,3 @@ def load_pose_source(source: str | Path, *, fps: float = 30.0, test_videos: list
     elif val_fraction > 0:
         coll = coll.with_validation(fraction=val_fraction, seed=seed)
     return coll
-
-
-def _calms21_collection(files: list[Path], cache_dir: str | Path | None) -> PoseCollection:
-    splits: dict[str, list[PoseRecord]] = {}
-    for f in files:
-        splits.setdefault(calms21_split_of(f), []).extend(cached(f, read_calms21, cache_dir=cache_dir))
-    return PoseCollection(splits)

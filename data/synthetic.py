@@ -73,6 +73,57 @@ def _steer(h: float, target: float, max_turn: float) -> float:
     return h + max(-max_turn, min(max_turn, _wrap(target - h)))
 
 
+def _intruder(beh: int, ih: float, to_intruder: float, n: np.ndarray) -> tuple[float, float]:
+    """The intruder's new heading and speed: it flees an attack, sits still under a mount, else wanders."""
+    if beh == VOCAB["attack"]:
+        return _steer(ih, to_intruder + 0.6 * n[0], 0.35), 7.0 + 1.5 * n[1]  # head away from the resident
+    if beh == VOCAB["mount"]:
+        return ih + 0.02 * n[0], 0.3
+    return ih + 0.12 * n[0], (1.0 if beh == VOCAB["investigation"] else 2.5) + 0.5 * abs(n[1])
+
+
+def _move_towards(x: float, y: float, cx: float, cy: float, step: float) -> tuple[float, float]:
+    ang = math.atan2(cy - y, cx - x)
+    return x + step * math.cos(ang), y + step * math.sin(ang)
+
+
+def _resident(beh: int, t: int, resident: tuple, intruder: tuple, dist: float, to_intruder: float, n: np.ndarray,
+              phase: float, lengths: tuple) -> tuple[float, float, float, float, float]:
+    """The resident's new (x, y, heading), its forward speed and the mount phase, by behavior."""
+    rx, ry, rh = resident
+    ix, iy, ih = intruder
+    if beh == VOCAB["other"]:
+        goal = to_intruder + math.pi if dist < 250 else rh + 0.15 * n[2]
+        return rx, ry, _steer(rh, goal, 0.15), 2.5 + 0.5 * abs(n[3]), phase
+    if beh == VOCAB["investigation"]:
+        # Nose to a point that slides along the intruder's body (nose -> tail and back every ~3 s).
+        s = 0.5 * math.sin(2 * math.pi * t / 90.0)
+        tx, ty = ix + s * lengths[1] * math.cos(ih), iy + s * lengths[1] * math.sin(ih)
+        nose_off = 0.55 * lengths[0]
+        cx, cy = tx - nose_off * math.cos(rh), ty - nose_off * math.sin(rh)
+        rh = _steer(rh, math.atan2(ty - ry, tx - rx), 0.08)
+        rx, ry = _move_towards(rx, ry, cx, cy, min(1.8, math.hypot(cx - rx, cy - ry)) + 0.2 * abs(n[3]))
+        return rx, ry, rh, 0.0, phase
+    if beh == VOCAB["attack"]:
+        rh = _steer(rh, to_intruder + 0.35 * n[2], 0.6)
+        return rx, ry, rh, min(9.0 + 2.0 * n[3], max(0.0, dist - 0.35 * lengths[0]) + 6.0), phase
+    # mount: the resident sits behind/over the intruder, aligned, thrusting at ~3 Hz
+    phase += 2 * math.pi * 3.0 / FPS
+    back = 0.3 * lengths[1] + 6.0 * math.sin(phase)
+    cx, cy = ix - back * math.cos(ih), iy - back * math.sin(ih)
+    rh = _steer(rh, ih + 0.05 * n[2], 0.25)
+    rx, ry = _move_towards(rx, ry, cx, cy, min(6.0, math.hypot(cx - rx, cy - ry)))
+    return rx, ry, rh, 0.0, phase
+
+
+def _keep_inside(x: float, y: float, h: float, margin: float) -> tuple[float, float, float]:
+    """Clip to the arena, and turn a wanderer at a wall back toward the centre."""
+    W, H = ARENA
+    if not (margin < x < W - margin and margin < y < H - margin):
+        h = _steer(h, math.atan2(H / 2 - y, W / 2 - x), 0.3)
+    return min(max(x, margin), W - margin), min(max(y, margin), H - margin), h
+
+
 def _simulate(rng: np.random.Generator, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame (x, y, heading) of both mice (T, 2, 3) and head bend (T, 2), from the label schedule."""
     T = len(labels)
@@ -88,66 +139,15 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray) -> tuple[np.ndarray,
         beh = int(labels[t])
         (rx, ry, rh), (ix, iy, ih) = state
         n = noise[t]
-        dx, dy = ix - rx, iy - ry
-        dist = math.hypot(dx, dy) + 1e-6
-        to_intruder = math.atan2(dy, dx)
-        # Intruder.
-        if beh == VOCAB["attack"]:
-            ih = _steer(ih, to_intruder + 0.6 * n[0], 0.35)  # flee: head away from the resident
-            ispeed = 7.0 + 1.5 * n[1]
-        elif beh == VOCAB["mount"]:
-            ih += 0.02 * n[0]
-            ispeed = 0.3
-        else:
-            ih += 0.12 * n[0]
-            ispeed = (1.0 if beh == VOCAB["investigation"] else 2.5) + 0.5 * abs(n[1])
-        # Resident.
-        if beh == VOCAB["other"]:
-            goal = rh + 0.15 * n[2]
-            if dist < 250:
-                goal = to_intruder + math.pi
-            rh = _steer(rh, goal, 0.15)
-            rspeed = 2.5 + 0.5 * abs(n[3])
-        elif beh == VOCAB["investigation"]:
-            # Nose to a point that slides along the intruder's body (nose -> tail and back every ~3 s).
-            s = 0.5 * math.sin(2 * math.pi * t / 90.0)
-            tx, ty = ix + s * lengths[1] * math.cos(ih), iy + s * lengths[1] * math.sin(ih)
-            nose_off = 0.55 * lengths[0]
-            cx, cy = tx - nose_off * math.cos(rh), ty - nose_off * math.sin(rh)
-            rh = _steer(rh, math.atan2(ty - ry, tx - rx), 0.08)
-            step = math.hypot(cx - rx, cy - ry)
-            rspeed = min(1.8, step) + 0.2 * abs(n[3])
-            ang = math.atan2(cy - ry, cx - rx)
-            rx += rspeed * math.cos(ang)
-            ry += rspeed * math.sin(ang)
-            rspeed = 0.0
-        elif beh == VOCAB["attack"]:
-            rh = _steer(rh, to_intruder + 0.35 * n[2], 0.6)
-            rspeed = min(9.0 + 2.0 * n[3], max(0.0, dist - 0.35 * lengths[0]) + 6.0)
-        else:  # mount: resident sits behind/over the intruder, aligned, thrusting at ~3 Hz
-            phase += 2 * math.pi * 3.0 / FPS
-            back = 0.3 * lengths[1] + 6.0 * math.sin(phase)
-            cx, cy = ix - back * math.cos(ih), iy - back * math.sin(ih)
-            rh = _steer(rh, ih + 0.05 * n[2], 0.25)
-            step = math.hypot(cx - rx, cy - ry)
-            move = min(6.0, step)
-            ang = math.atan2(cy - ry, cx - rx)
-            rx += move * math.cos(ang)
-            ry += move * math.sin(ang)
-            rspeed = 0.0
-        rx += rspeed * math.cos(rh)
-        ry += rspeed * math.sin(rh)
-        ix += ispeed * math.cos(ih)
-        iy += ispeed * math.sin(ih)
-        # Walls: clip, and turn a wanderer back toward the centre.
-        for m, (x, y, h) in enumerate(((rx, ry, rh), (ix, iy, ih))):
-            if not (margin < x < W - margin and margin < y < H - margin):
-                h = _steer(h, math.atan2(H / 2 - y, W / 2 - x), 0.3)
-            x, y = min(max(x, margin), W - margin), min(max(y, margin), H - margin)
-            state[m] = [x, y, h]
-        (rx, ry, rh), (ix, iy, ih) = state
-        out[t, 0] = (rx, ry, rh)
-        out[t, 1] = (ix, iy, ih)
+        dist = math.hypot(ix - rx, iy - ry) + 1e-6
+        to_intruder = math.atan2(iy - ry, ix - rx)
+        ih, ispeed = _intruder(beh, ih, to_intruder, n)
+        rx, ry, rh, rspeed, phase = _resident(beh, t, (rx, ry, rh), (ix, iy, ih), dist, to_intruder, n, phase,
+                                              lengths)
+        rx, ry = rx + rspeed * math.cos(rh), ry + rspeed * math.sin(rh)
+        ix, iy = ix + ispeed * math.cos(ih), iy + ispeed * math.sin(ih)
+        state = [list(_keep_inside(x, y, h, margin)) for x, y, h in ((rx, ry, rh), (ix, iy, ih))]
+        out[t] = state
         head_sweep = 0.35 * math.sin(2 * math.pi * t / 20.0) if beh == VOCAB["investigation"] else 0.0
         bend[t, 0] = head_sweep + 0.08 * n[4]
         bend[t, 1] = 0.08 * n[5]

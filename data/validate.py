@@ -1,7 +1,9 @@
 """Checks and repairs applied once, where a file is read.
 
-Missing points (NaN/inf, or a confidence at or below ``min_score``) are filled by linear
-interpolation in time, holding the nearest value at the edges. Gaps longer than ``max_gap``
+Missing points (NaN/inf, a confidence at or below ``min_score`` or NaN, or coordinates that
+cannot be real: farther from the video's median position than ``OUTLIER_SPREADS`` times the
+spread of its central 98 % of points) are filled by linear interpolation in time, holding the
+nearest value at the edges. Gaps longer than ``max_gap``
 frames are filled too but counted apart, so a report can say how much was invented. A video
 whose missing fraction exceeds ``max_missing`` is an error, not a guess.
 """
@@ -14,10 +16,13 @@ import numpy as np
 
 from .errors import PoseDataError
 
+OUTLIER_SPREADS = 20.0  # a point this many central spreads from the median is a tracking fault, not a mouse
+
 
 @dataclass
 class FillReport:
-    missing_points: int  # (animal, part) points missing over all frames
+    missing_points: int  # (animal, part) points missing over all frames, outliers included
+    outlier_points: int  # of those, finite points too far out to be real
     filled_short: int  # in gaps of at most max_gap frames
     filled_long: int  # in longer gaps (still filled, reported apart)
     total_points: int
@@ -56,6 +61,8 @@ def fill_missing(keypoints: np.ndarray, scores: np.ndarray | None = None, *, min
     missing = ~np.isfinite(kp).all(axis=2)  # (T, A, K)
     if scores is not None:
         missing |= ~np.isfinite(scores) | (scores <= min_score)
+    outliers = _outliers(kp, missing)
+    missing |= outliers
     n_missing = int(missing.sum())
     total = T * A * K
     if n_missing > max_missing * total:
@@ -82,7 +89,20 @@ def fill_missing(keypoints: np.ndarray, scores: np.ndarray | None = None, *, min
                 long += int((gaps > max_gap).sum())
                 for c in range(2):
                     kp[m, a, c, k] = np.interp(t[m], t[~m], kp[~m, a, c, k])
-    return kp, FillReport(n_missing, short, long, total)
+    return kp, FillReport(n_missing, int(outliers.sum()), short, long, total)
+
+
+def _outliers(kp: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """(T, A, K) mask of finite, present points absurdly far from the video's other points."""
+    with np.errstate(invalid="ignore"):
+        xy = np.where(missing[:, :, None, :], np.nan, kp)  # (T, A, 2, K)
+        flat = np.moveaxis(xy, 2, -1).reshape(-1, 2)
+        if not np.isfinite(flat).any():
+            return np.zeros_like(missing)
+        lo, mid, hi = np.nanpercentile(flat, [1, 50, 99], axis=0)  # (2,) each
+        spread = np.maximum(hi - lo, 1.0)
+        far = np.abs(kp - mid[None, None, :, None]) > OUTLIER_SPREADS * spread[None, None, :, None]
+    return far.any(axis=2) & ~missing
 
 
 def check_labels(labels: np.ndarray, vocab: dict[str, int], n_frames: int, *, source: str | None = None,
@@ -96,9 +116,16 @@ def check_labels(labels: np.ndarray, vocab: dict[str, int], n_frames: int, *, so
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise PoseDataError("annotations are not integer label ids", source=source, sequence=sequence)
     arr = arr.astype(np.int64)
+    check_label_ids(arr, vocab, source=source, sequence=sequence)
+    return arr
+
+
+def check_label_ids(labels: np.ndarray, vocab: dict[str, int], *, source: str | None = None,
+                    sequence: str | None = None) -> None:
+    """Raise unless every label id is in ``vocab`` or MISSING_LABEL (-1)."""
+    arr = np.asarray(labels)
     valid = np.fromiter(vocab.values(), dtype=np.int64)
     unknown = np.setdiff1d(np.unique(arr), np.append(valid, -1))
     if unknown.size:
         raise PoseDataError(f"unknown label ids {unknown.tolist()[:10]}; vocabulary is {vocab}",
-                            source=source, sequence=sequence)
-    return arr
+                            source=source, sequence=sequence, fix="every label id must be one of the vocabulary's")

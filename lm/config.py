@@ -6,10 +6,11 @@ few minutes on a CPU. Fields under "from the data" are filled from the export an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-from quantize.config import RunConfig
+from behavior_tokens.core.config import RunConfig, option
+from behavior_tokens.core.errors import ConfigError
 
 
 @dataclass
@@ -18,44 +19,42 @@ class LMConfig(RunConfig):
         "push_to_hub", "private", "eval_tokens"}
 
     # Data
-    tokens: str = field(default="runs/quickstart/tokens",
-                        metadata={"help": "an export folder (scripts/export_tokens.py) or a Hub dataset id"})
-    train_splits: list[str] = field(default_factory=lambda: ["train", "unlabeled"],
-                                    metadata={"help": "splits trained on (those present are used)"})
-    eval_split: str = field(default="", metadata={"help": "held-out split; default: validation, else test"})
+    tokens: str = option("runs/quickstart/tokens",
+                         help="an export folder (scripts/export_tokens.py) or a Hub dataset id")
+    train_splits: list[str] = option(default_factory=lambda: ["train", "unlabeled"],
+                                     help="splits trained on (those present are used)")
+    eval_split: str = option("", help="held-out split; default: validation, else test")
     # Model (GPT-2)
-    n_layer: int = 4
-    n_embd: int = 128
-    n_head: int = 4
-    block_size: int = field(default=256, metadata={"help": "context length in tokens"})
-    dropout: float = 0.1
+    n_layer: int = option(4, ge=1)
+    n_embd: int = option(128, ge=1)
+    n_head: int = option(4, ge=1)
+    block_size: int = option(256, ge=2, help="context length in tokens")
+    dropout: float = option(0.1, ge=0, le=0.9)
     # Training
-    lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup_steps: int = 50
-    batch_size: int = 32
-    grad_accum: int = field(default=1, metadata={"help": "batches per optimizer step"})
-    max_steps: int = 600
-    seed: int = 0
-    mixed_precision: str = field(default="no", metadata={"help": "'no', 'fp16' or 'bf16' (accelerate)"})
-    output_dir: str = "runs/lm"
-    log_every: int = 25
-    eval_every: int = field(default=200, metadata={"help": "steps between held-out evaluations (0: at the end)"})
-    eval_tokens: int = field(default=0, metadata={"help": "cap on held-out tokens scored (0: all)"})
-    checkpoint_every: int = 200
+    lr: float = option(1e-3, gt=0)
+    weight_decay: float = option(0.1, ge=0)
+    warmup_steps: int = option(50, ge=0)
+    batch_size: int = option(32, ge=1)
+    grad_accum: int = option(1, ge=1, help="batches per optimizer step")
+    max_steps: int = option(600, ge=1)
+    seed: int = option(0, ge=0)
+    mixed_precision: Literal["no", "fp16", "bf16"] = option("no", help="accelerate's mixed precision")
+    output_dir: str = option("", help="the run folder (default: lm/ beside the --tokens folder)")
+    log_every: int = option(25, ge=1)
+    eval_every: int = option(200, ge=0, help="steps between held-out evaluations (0: at the end)")
+    eval_tokens: int = option(0, ge=0, help="cap on held-out tokens scored (0: all)")
+    checkpoint_every: int = option(200, ge=1)
     resume: bool = False
-    overwrite: bool = False
-    push_to_hub: str = field(default="", metadata={"help": "REPO_ID to push the trained model and tokenizer to"})
+    overwrite: bool = option(False, help="replace the run in output_dir (only a run this project made)")
+    push_to_hub: str = option("", help="REPO_ID to push the trained model and tokenizer to")
     private: bool = False
     # From the data
-    vocab_size: int = field(default=0, init=False)
-    scheme: str = field(default="", init=False)
-    fps: float = field(default=0.0, init=False)
+    vocab_size: int = option(0, init=False)
+    scheme: str = option("", init=False)
+    fps: float = option(0.0, init=False)
 
     def validate(self) -> None:
+        super().validate()
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd {self.n_embd} is not divisible by n_head={self.n_head}")
-        if self.block_size < 2:
-            raise ValueError(f"block_size must be >= 2 tokens, got {self.block_size}")
-        if self.grad_accum < 1 or self.batch_size < 1:
-            raise ValueError("batch_size and grad_accum must be >= 1")
+            raise ConfigError("--n_embd", f"{self.n_embd} is not divisible by --n_head {self.n_head}",
+                              "make n_embd a multiple of n_head")

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .tokenizer import BehaviorTokenizer
+from behavior_tokens.core.errors import ArtifactError, ConfigError
+from behavior_tokens.core.files import file_sha256, read_json
+from behavior_tokens.core.layout import DATASET_DIR, EXPORT_META, TOKENIZER_DIR
 
-EXPORT_META = "export.json"
+from .tokenizer import BehaviorTokenizer
 
 
 @dataclass
@@ -43,19 +45,53 @@ class TokenExport:
         return float(self.meta["fps"])
 
 
+def _check_dataset_files(path: Path, meta: dict) -> None:
+    """Refuse an export whose dataset files are not those the export wrote (missing, extra or edited)."""
+    recorded = meta.get("dataset_sha256")
+    if recorded is None:
+        return
+    folder = path / DATASET_DIR
+    present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    for name in sorted(set(recorded) | present):
+        if name not in present or name not in recorded or file_sha256(folder / name) != recorded[name]:
+            what = "is missing" if name not in present else ("was added" if name not in recorded else "was edited")
+            raise ArtifactError(str(folder / name), f"{what} since the export wrote it", "export the tokens again")
+
+
+def _check_counts(dataset, meta: dict, where: str) -> None:
+    for split, counts in (meta.get("splits") or {}).items():
+        if split not in dataset or len(dataset[split]) != counts["videos"]:
+            have = len(dataset[split]) if split in dataset else 0
+            raise ArtifactError(where, f"split {split!r} holds {have} videos, the export recorded {counts['videos']}",
+                                "export the tokens again")
+
+
 def load_token_export(spec: str | Path) -> TokenExport:
-    """A local export folder (``dataset/``, ``tokenizer/``, ``export.json``) or a Hub dataset id."""
+    """A local export folder (``dataset/``, ``tokenizer/``, ``export.json``) or a Hub dataset id.
+
+    A local export is checked against what it recorded when written: the sha256 of every dataset and
+    tokenizer file and the videos per split, so an edited or damaged export is refused.
+    """
     from datasets import load_from_disk
 
     path = Path(spec)
     if path.exists():
-        if not (path / "dataset").is_dir() or not (path / EXPORT_META).exists():
-            raise FileNotFoundError(f"{path}: not a token export (expected dataset/ and {EXPORT_META}; "
-                                    "make one with scripts/export_tokens.py)")
-        if not (path / "tokenizer").is_dir():
-            raise FileNotFoundError(f"{path}: the export has no tokenizer/ (scripts/export_tokens.py builds it)")
-        return TokenExport(load_from_disk(str(path / "dataset")), BehaviorTokenizer.from_pretrained(path / "tokenizer"),
-                           json.loads((path / EXPORT_META).read_text()), str(path))
+        if not (path / DATASET_DIR).is_dir() or not (path / EXPORT_META).exists():
+            raise ArtifactError(str(path), f"not a token export (expected {DATASET_DIR}/ and {EXPORT_META})",
+                                "make one with scripts/export_tokens.py")
+        if not (path / TOKENIZER_DIR).is_dir():
+            raise ArtifactError(str(path), f"the export has no {TOKENIZER_DIR}/",
+                                "scripts/export_tokens.py builds it")
+        meta = read_json(path / EXPORT_META, "export record")
+        _check_dataset_files(path, meta)
+        try:
+            dataset = load_from_disk(str(path / DATASET_DIR))
+        except Exception as e:  # datasets raises several types for a damaged folder
+            raise ArtifactError(str(path / DATASET_DIR), f"damaged dataset ({type(e).__name__}: {e})",
+                                "export the tokens again") from None
+        _check_counts(dataset, meta, str(path / EXPORT_META))
+        tok = BehaviorTokenizer.from_pretrained(path / TOKENIZER_DIR, (meta.get("finish") or {}).get("sha256"))
+        return TokenExport(dataset, tok, meta, str(path))
     return _load_hub_export(str(spec))
 
 
@@ -67,10 +103,13 @@ def _load_hub_export(repo_id: str) -> TokenExport:
         local = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=["tokenizer/*", EXPORT_META]))
         dataset = load_dataset(repo_id)
     except Exception as e:  # offline, unknown repo and auth errors come from several libraries
-        raise FileNotFoundError(f"{repo_id!r} is neither a local export folder nor a reachable Hub dataset "
-                                f"({type(e).__name__}: {e})") from e
-    return TokenExport(dataset, BehaviorTokenizer.from_pretrained(local / "tokenizer"),
-                       json.loads((local / EXPORT_META).read_text()), repo_id)
+        raise ArtifactError("--tokens", f"{repo_id!r} is neither a local export folder nor a reachable Hub dataset "
+                            f"({type(e).__name__}: {' '.join(str(e).split())[:200]})",
+                            "check the path, or the network and the repository id") from None
+    meta = read_json(local / EXPORT_META, "export record")
+    _check_counts(dataset, meta, f"{repo_id}/{EXPORT_META}")
+    tok = BehaviorTokenizer.from_pretrained(local / TOKENIZER_DIR, (meta.get("finish") or {}).get("sha256"))
+    return TokenExport(dataset, tok, meta, repo_id)
 
 
 @dataclass
@@ -126,7 +165,8 @@ def split_stream(export: TokenExport, splits: list[str], path: str | Path | None
     """One stream over the videos of every split in ``splits`` that the export holds (to ``path`` if given)."""
     present = [s for s in splits if s in export.dataset]
     if not present:
-        raise ValueError(f"export {export.location} has none of the splits {splits} (it has {list(export.dataset)})")
+        raise ConfigError("--train_splits", f"export {export.location} has none of the splits {splits} "
+                          f"(it has {', '.join(export.dataset)})", "name splits the export holds")
     return token_stream(export.tokenizer, (c for s in present for c in export.video_codes(s)), path)
 
 
@@ -134,13 +174,14 @@ def held_out_split(export: TokenExport, name: str = "") -> str:
     """The split to evaluate on: ``name``, else validation, else test."""
     if name:
         if name not in export.dataset:
-            raise ValueError(f"export {export.location} has no split {name!r} (it has {list(export.dataset)})")
+            raise ConfigError("--eval_split", f"export {export.location} has no split {name!r} "
+                              f"(it has {', '.join(export.dataset)})", "name a split the export holds")
         return name
     for s in ("validation", "test"):
         if s in export.dataset:
             return s
-    raise ValueError(f"export {export.location} has no held-out split (validation or test); it has "
-                     f"{list(export.dataset)}")
+    raise ConfigError("--tokens", f"export {export.location} has no held-out split (validation or test); it has "
+                      f"{', '.join(export.dataset)}", "export a run that held videos out")
 
 
 class BlockDataset(torch.utils.data.Dataset):
@@ -149,8 +190,8 @@ class BlockDataset(torch.utils.data.Dataset):
     def __init__(self, ids: np.ndarray, block_size: int):
         n = len(ids) // block_size
         if n == 0:
-            raise ValueError(f"the training stream has {len(ids)} tokens, fewer than one block of {block_size}; "
-                             "lower block_size or export more data")
+            raise ConfigError("--block_size", f"the training stream has {len(ids)} tokens, fewer than one block "
+                              f"of {block_size}", "lower --block_size or export more data")
         self.ids, self.block_size, self.n = ids, block_size, n
 
     def __len__(self) -> int:

@@ -11,55 +11,65 @@ its tokens and codes (``.npz``), a strip of frames above an ethogram (``.png``) 
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM
 
-from data import MISSING_LABEL, PoseRecord, save_records
-from data.plots import animate, plot_sample
-from quantize import load_quantizer
-from quantize.checkpoint import prepare_output_dir
-from quantize.decode import decode_record
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.errors import ArtifactError, ConfigError
+from behavior_tokens.core.files import model_dir, read_json, staged_output, write_json_atomic
+from behavior_tokens.core.layout import EXPORT_META, LM_CONFIG_FILE, RunLayout
+from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
+from behavior_tokens.data.plots import animate, plot_sample
+from behavior_tokens.quantize import load_quantizer
+from behavior_tokens.quantize.decode import decode_record
+from behavior_tokens.quantize.saving import run_root
 
 from .config import LMConfig
-from .data import EXPORT_META, TokenExport, held_out_split, load_token_export
+from .data import TokenExport, held_out_split, load_token_export
 from .sampling import sample_tokens
 from .tokenizer import BehaviorTokenizer
 
+SAMPLES_KIND = "generated samples"
+
 
 @dataclass
-class GenerateConfig:
-    lm: str = field(metadata={"help": "a train_lm run folder (or its model/ folder)"})
-    output_dir: str = field(metadata={"help": "where samples go"})
-    quantizer: str = field(default="", metadata={"help": "stage-one run; default: the one the tokens came from"})
-    tokens: str = field(default="", metadata={"help": "token export for prompts; default: the LM's"})
-    prompt_video: str = field(default="", metadata={"help": "held-out video to prompt with; default: the first"})
-    prompt_seconds: float = field(default=2.0, metadata={"help": "seconds of real behavior before sampling (0: none)"})
-    seconds: float = field(default=10.0, metadata={"help": "seconds of behavior to sample"})
-    samples: int = 2
-    temperature: float = 1.0
-    top_k: int = 0
-    seed: int = 0
+class GenerateConfig(Config):
+    lm: str = option(help="a train_lm run folder (or its model/ folder)")
+    output_dir: str = option("", help="where samples go (default: the stage-one run's samples/)")
+    quantizer: str = option("", help="stage-one run; default: the one the tokens came from")
+    tokens: str = option("", help="token export for prompts; default: the LM's")
+    prompt_video: str = option("", help="held-out video to prompt with; default: the first")
+    prompt_seconds: float = option(2.0, ge=0, help="seconds of real behavior before sampling (0: none)")
+    seconds: float = option(10.0, gt=0, help="seconds of behavior to sample")
+    samples: int = option(2, ge=1)
+    temperature: float = option(1.0, gt=0)
+    top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
+    seed: int = option(0, ge=0)
     gif: bool = True
-    overwrite: bool = False
+    overwrite: bool = option(False, help="replace samples in output_dir (only ones this project made)")
 
 
 def load_lm(folder: str | Path) -> tuple[torch.nn.Module, BehaviorTokenizer, LMConfig, dict]:
     """(model, tokenizer, config, export metadata) of a model saved by ``train_lm``."""
-    folder = Path(folder)
-    if (folder / "model" / "lm_config.json").exists():
-        folder = folder / "model"
-    if not (folder / "lm_config.json").exists():
-        raise FileNotFoundError(f"{folder}: no lm_config.json; expected a train_lm run or its model/ folder")
-    model = AutoModelForCausalLM.from_pretrained(str(folder)).eval()
-    return (model, BehaviorTokenizer.from_pretrained(folder), LMConfig.load(folder / "lm_config.json"),
-            json.loads((folder / EXPORT_META).read_text()))
+    from transformers import AutoModelForCausalLM
+    folder = model_dir(folder, LM_CONFIG_FILE, "a trained GPT", "name a finished scripts/train_lm.py run or its "
+                       "model/ folder")
+    meta = read_json(folder / EXPORT_META, "export record")
+    tok = BehaviorTokenizer.from_pretrained(folder, (meta.get("finish") or {}).get("sha256"))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(str(folder)).eval()
+    except Exception as e:  # transformers / safetensors raise several types for a damaged folder
+        raise ArtifactError(str(folder), f"damaged model ({type(e).__name__}: {' '.join(str(e).split())[:200]})",
+                            "train the GPT again") from None
+    if model.config.vocab_size != len(tok):
+        raise ArtifactError(str(folder), f"the model knows {model.config.vocab_size} tokens, its tokenizer {len(tok)}",
+                            "restore the model folder as training wrote it")
+    return model, tok, LMConfig.load(folder / LM_CONFIG_FILE), meta
 
 
 class RunLengths:
@@ -78,35 +88,22 @@ class RunLengths:
         return np.array([rng.choice(self.seen.get(i, self.all)) for i in ids.tolist()], dtype=np.int64)
 
 
-def token_durations(tokenizer: BehaviorTokenizer, ids: np.ndarray) -> np.ndarray | None:
-    """Frames each token stands for, where the token alone fixes it (None for rle)."""
-    scheme = tokenizer.scheme.scheme
-    if scheme == "groups":
-        return np.full(len(ids), 1.0 / tokenizer.scheme.groups)
-    if scheme == "combined":
-        return np.ones(len(ids), dtype=np.int64)
-    if scheme == "bpe":
-        inv = {i: t for t, i in tokenizer.hf.get_vocab().items()}
-        return np.array([len(inv[i]) for i in ids.tolist()], dtype=np.int64)
-    return None
-
-
 def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, *,
                  tokens_per_frame: float, run_lengths: RunLengths | None, temperature: float, top_k: int,
                  seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n_frames`` frames of codes after ``prompt_codes`` (T0, G); returns (codes, sampled ids)."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    G = tokenizer.scheme.groups
+    per_frame = tokenizer.scheme.tokens_per_frame_fixed
     prompt_ids = tokenizer.encode(prompt_codes)[0] if len(prompt_codes) else np.zeros(0, dtype=np.int64)
     new_ids, new_codes, frames = np.zeros(0, dtype=np.int64), [], 0
     while frames < n_frames:
         n = max(1, math.ceil((n_frames - frames) * tokens_per_frame))
-        if tokenizer.scheme.scheme == "groups":
-            n = G * math.ceil(n / G)  # whole frames
+        if per_frame:
+            n = per_frame * math.ceil(n / per_frame)  # whole frames
         ids = sample_tokens(model, tokenizer, np.concatenate([prompt_ids, new_ids]), n, temperature=temperature,
                             top_k=top_k, generator=g)
-        durations = token_durations(tokenizer, ids)
+        durations = tokenizer.scheme.token_frames(tokenizer, ids)
         if durations is None:
             durations = run_lengths.sample(ids, rng)
         codes = tokenizer.decode(ids, durations)
@@ -118,17 +115,27 @@ def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, 
 
 def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
     """Write ``cfg.samples`` generated videos into ``cfg.output_dir``; returns their records."""
+    cfg.validate()
     model, tok, lm_cfg, meta = load_lm(cfg.lm)
-    export: TokenExport = load_token_export(cfg.tokens or lm_cfg.tokens)
     if not (cfg.quantizer or meta.get("checkpoint")):
-        raise ValueError("the export does not name its quantizer; pass --quantizer RUN_DIR")
-    quantizer, pipeline = load_quantizer(cfg.quantizer or meta["checkpoint"])
+        raise ConfigError("--quantizer", "the export does not name its quantizer", "pass --quantizer RUN_DIR")
+    # the quantizer the tokens were made with, unchanged since (the export recorded its weights' sha256)
+    quantizer, pipeline = load_quantizer(cfg.quantizer or meta["checkpoint"], expect_sha256=meta["checkpoint_sha256"])
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(meta["checkpoint"])).samples
+    with staged_output(out_dir, SAMPLES_KIND, overwrite=cfg.overwrite) as out:
+        return _generate(cfg, model, tok, lm_cfg, quantizer, pipeline, out)
+
+
+def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConfig, quantizer, pipeline, out: Path
+              ) -> list[PoseRecord]:
+    export: TokenExport = load_token_export(cfg.tokens or lm_cfg.tokens)
     fps = export.fps
     held = held_out_split(export, lm_cfg.eval_split)
     rows = export.dataset[held]
     names = list(rows["video_id"])
     if cfg.prompt_video and cfg.prompt_video not in names:
-        raise ValueError(f"no video {cfg.prompt_video!r} in the {held} split; it has {names}")
+        raise ConfigError("--prompt_video", f"no video {cfg.prompt_video!r} in the {held} split",
+                          f"choose one of {', '.join(names)}")
     pick = names.index(cfg.prompt_video) if cfg.prompt_video else 0
     n_prompt = int(round(cfg.prompt_seconds * fps))
     real_codes = np.asarray(rows[pick]["codes"], dtype=np.int64)[:n_prompt]
@@ -139,10 +146,8 @@ def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
         encoded.append(tok.encode(codes))
         frames += len(codes)
     tpf = sum(len(ids) for ids, _ in encoded) / max(1, frames)
-    run_lengths = RunLengths(encoded) if tok.scheme.scheme == "rle" else None
-    out = Path(cfg.output_dir)
-    prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
-    (out / "generate_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    run_lengths = None if tok.scheme.fixes_durations else RunLengths(encoded)
+    write_json_atomic(out / "generate_config.json", asdict(cfg))
     records = []
     for i in range(cfg.samples):
         codes, ids = sample_codes(model, tok, real_codes, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,

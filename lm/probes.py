@@ -18,49 +18,50 @@ F1, and the confusion matrices, drawn.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, f1_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from data import MISSING_LABEL, PoseRecord, social_features
-from quantize import load_quantizer
-from quantize.checkpoint import MODEL_FILE, model_folder, prepare_output_dir
-from quantize.data import run_collection
-from quantize.evaluate import balanced_accuracy, codeword_tree, svm_classifier
-from quantize.export import encode_record, file_sha256
-from quantize.train import format_table
+from behavior_tokens.core.classifiers import (
+    balanced_accuracy,
+    categorical_tree,
+    logistic_probe,
+    svm_classifier,
+)
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.errors import ArtifactError, ConfigError
+from behavior_tokens.core.files import file_sha256, staged_output, write_json_atomic
+from behavior_tokens.core.layout import MODEL_FILE, RunLayout
+from behavior_tokens.core.tables import format_table
+from behavior_tokens.data import MISSING_LABEL, PoseRecord, social_features
+from behavior_tokens.quantize import load_quantizer
+from behavior_tokens.quantize.data import run_collection
+from behavior_tokens.quantize.export import encode_record
+from behavior_tokens.quantize.saving import model_folder, run_root
 
 from .embeddings import frame_embeddings
 from .generate import load_lm
 
 PROBE_KEYS = ["representation", "features", "train_frames", "test_frames", "balanced_accuracy", "macro_f1"]
+PROBE_KIND = "probes"
 
 
 @dataclass
-class ProbeConfig:
-    quantizer: str = field(metadata={"help": "stage-one run folder"})
-    output_dir: str = field(metadata={"help": "where probe.json, probe.md and confusion.png go"})
-    lm: str = field(default="", metadata={"help": "train_lm run folder: adds probes on GPT embeddings"})
-    source: str = field(default="", metadata={"help": "pose source; default: the quantizer's"})
-    test_videos: list[str] = field(default_factory=list, metadata={"help": "default: the quantizer's"})
-    context: int = field(default=15, metadata={"help": "frames of temporal context of the hand features"})
-    max_train: int = field(default=20000, metadata={"help": "cap on training frames per probe"})
-    svm_max_train: int = field(default=3000, metadata={"help": "cap on training frames of the SVMs"})
-    eval_stride: int = field(default=1, metadata={"help": "score every s-th held-out frame"})
-    seed: int = 0
-    overwrite: bool = False
-
-
-def _logistic(seed: int):
-    return make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000,
-                                                              random_state=seed))
+class ProbeConfig(Config):
+    quantizer: str = option(help="stage-one run folder")
+    output_dir: str = option("", help="where probe.json, probe.md and confusion.png go (default: RUN/probe)")
+    lm: str = option("", help="train_lm run folder: adds probes on GPT embeddings")
+    source: str = option("", help="pose source; default: the quantizer's, split as it was")
+    test_videos: list[str] = option(default_factory=list, help="held-out videos of --source")
+    context: int = option(15, ge=1, help="frames of temporal context of the hand features")
+    max_train: int = option(20000, ge=10, help="cap on training frames per probe")
+    svm_max_train: int = option(3000, ge=10, help="cap on training frames of the SVMs")
+    eval_stride: int = option(1, ge=1, help="score every s-th held-out frame")
+    seed: int = option(0, ge=0)
+    overwrite: bool = option(False, help="replace probes in output_dir (only ones this project made)")
 
 
 def probe_scores(y_true: np.ndarray, y_pred: np.ndarray, vocab: dict[str, int]) -> dict:
@@ -109,8 +110,8 @@ def _classifier(name: str, seed: int):
     if name.startswith("SVM"):
         return svm_classifier(seed)
     if name == "tree codewords":
-        return codeword_tree(seed)
-    return _logistic(seed)
+        return categorical_tree(seed)
+    return logistic_probe(seed)
 
 
 def run_probes(train: Representations, held: Representations, vocab: dict[str, int], cfg: ProbeConfig) -> list[dict]:
@@ -132,7 +133,7 @@ def run_probes(train: Representations, held: Representations, vocab: dict[str, i
 
 
 def plot_confusions(results: list[dict], path: Path) -> None:
-    from data.plots import pyplot
+    from behavior_tokens.data.plots import pyplot
     plt = pyplot()
     n = len(results)
     cols = min(4, n)
@@ -165,25 +166,31 @@ def probe_table(results: list[dict]) -> str:
 
 def probe(cfg: ProbeConfig) -> list[dict]:
     """Run every probe as ``cfg`` says and write probe.json, probe.md and confusion.png."""
+    cfg.validate()
     model, pipeline = load_quantizer(cfg.quantizer)
-    qcfg = model.cfg
     lm = None
     if cfg.lm:
         gpt, tok, _, meta = load_lm(cfg.lm)
-        sha = file_sha256(model_folder(cfg.quantizer) / MODEL_FILE)
-        if meta.get("checkpoint_sha256", sha) != sha:
-            raise ValueError(f"the GPT in {cfg.lm} was trained on tokens of another quantizer than {cfg.quantizer}")
+        if meta["checkpoint_sha256"] != file_sha256(model_folder(cfg.quantizer) / MODEL_FILE):
+            raise ConfigError("--lm", f"the GPT in {cfg.lm} was trained on tokens of another quantizer than "
+                              f"{cfg.quantizer}", "name the GPT trained on this quantizer's tokens")
         lm = (gpt, tok)
-    coll, held_split = run_collection(qcfg, cfg.source, cfg.test_videos)
-    out = Path(cfg.output_dir)
-    prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
-    (out / "probe_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(cfg.quantizer)).probe
+    with staged_output(out_dir, PROBE_KIND, overwrite=cfg.overwrite, reads={"--quantizer": model_folder(cfg.quantizer)}
+                       ) as out:
+        return _probe(cfg, model, pipeline, lm, out)
+
+
+def _probe(cfg: ProbeConfig, model, pipeline, lm, out: Path) -> list[dict]:
+    coll, held_split = run_collection(model.cfg, cfg.source, cfg.test_videos)
+    write_json_atomic(out / "probe_config.json", asdict(cfg))
     train = frame_representations(coll["train"], model, pipeline, cfg, lm)
     held = frame_representations(coll[held_split], model, pipeline, cfg, lm)
     if len(np.unique(train.labels)) < 2 or len(held.labels) == 0:
-        raise ValueError("probes need labelled frames of at least two behaviors in train and some in the held-out split")
+        raise ArtifactError(cfg.source or model.cfg.source, "probes need labelled frames of at least two behaviors "
+                            "in train and some in the held-out split", "probe a labelled source")
     results = run_probes(train, held, coll.vocab, cfg)
-    (out / "probe.json").write_text(json.dumps({"held_out_split": held_split, "results": results}, indent=2))
+    write_json_atomic(out / "probe.json", {"held_out_split": held_split, "results": results})
     (out / "probe.md").write_text(f"Probes on the {held_split} videos ({', '.join(r.video_id for r in coll[held_split])})"
                                   f"\n\n{probe_table(results)}\n")
     plot_confusions(results, out / "confusion.png")

@@ -1,40 +1,54 @@
 """One Markdown report of a run: stage one, export, GPT, probes, codebook analysis, samples.
 
-The stage-one run folder is the root; the later stages are looked for in its sub-folders as the
-README's main job writes them (``tokens/``, ``lm/``, ``probe/``, ``codebook/``, ``samples/``); a
-stage that was not run is named with the command that runs it.
+The stage-one run folder is the root; the later stages are looked for where the main job puts
+them (``core.layout.RunLayout``); a stage that was not run is named with the command that runs it.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from quantize.train import TABLE_KEYS, format_table
+from behavior_tokens.core.errors import ArtifactError
+from behavior_tokens.core.files import read_json
+from behavior_tokens.core.layout import (
+    CONFIG_FILE,
+    EVAL_FILE,
+    EXPORT_META,
+    TOKENIZER_DIR,
+    TOKENIZER_REPORT,
+    RunLayout,
+)
+from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.tracking import read_rows
+from behavior_tokens.quantize.train import TABLE_KEYS
 
 from .evaluate import comparison_rows
 from .probes import probe_table
 from .train import TABLE_KEYS as LM_KEYS
 
 
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in open(path)] if path.exists() else []
-
-
-def _training_plot(rows: list[dict], path: Path, key: str, title: str) -> bool:
+def training_plot(rows: list[dict], path: Path, key: str, held_key: str, title: str, ylabel: str) -> bool:
+    """Training ``key`` and held-out ``held_key`` against the step, on readable axes; False if nothing to draw."""
     train = [r for r in rows if r["split"] == "train" and key in r]
+    held = [r for r in rows if r["split"] != "train" and held_key in r]
     if not train:
         return False
-    from data.plots import pyplot
+    from behavior_tokens.data.plots import pyplot
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot([r["step"] for r in train], [r[key] for r in train])
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel(key)
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    ax.plot([r["step"] for r in train], [r[key] for r in train], label="training batches")
+    if held:
+        ax.plot([r["step"] for r in held], [r[held_key] for r in held], "o-", label=f"held out ({held[0]['split']})")
+    values = [r[key] for r in train] + [r[held_key] for r in held]
+    if min(values) > 0 and max(values) / min(values) > 20:
+        ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
 
@@ -43,67 +57,83 @@ def _missing(what: str, command: str) -> str:
     return f"_{what} not found; run:_ `{command}`\n"
 
 
-def build_report(run: str | Path) -> Path:
-    """Write ``run/report.md`` (and its training plots) from what the run folder holds."""
-    run = Path(run)
-    if not (run / "config.json").exists():
-        raise FileNotFoundError(f"{run}: no config.json; expected a stage-one run folder")
-    cfg = json.loads((run / "config.json").read_text())
+def _stage_one(layout: RunLayout, cfg: dict) -> list[str]:
+    run = layout.root
     out = [f"# behavior-tokens report: `{run}`\n",
            f"Source `{cfg['source']}` ({cfg['mode']}), {cfg['family']} encoder, G={cfg['groups']} x "
            f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps.\n", "## Stage one\n"]
-    rows = _rows(run / "metrics.jsonl")
-    if _training_plot(rows, run / "training_quantizer.png", "recon_loss", "quantizer: reconstruction loss"):
+    rows = read_rows(run)
+    if training_plot(rows, run / "training_quantizer.png", "recon_loss", "recon_loss", "quantizer: reconstruction",
+                     "reconstruction MSE (model space)"):
         out.append("![quantizer training](training_quantizer.png)\n")
     evals = [r for r in rows if r["split"] != "train"]
     out.append(format_table(evals, TABLE_KEYS) + "\n" if evals else "_no validation yet_\n")
+    return out
 
-    out.append("## Token export\n")
-    export = run / "tokens"
-    if (export / "export.json").exists():
-        meta = json.loads((export / "export.json").read_text())
-        tok = json.loads((export / "tokenizer" / "report.json").read_text()) if (
-            export / "tokenizer" / "report.json").exists() else {}
-        out.append(f"Checkpoint sha256 `{meta['checkpoint_sha256'][:16]}...`, vocabulary {meta['vocab']}, "
-                   f"{meta['fps']:g} fps. Tokenizer: scheme `{tok.get('scheme')}`, {tok.get('vocab_size')} tokens.\n")
-        if tok:
-            out.append(format_table([{"split": s, **v} for s, v in tok["splits"].items()],
-                                    ["split", "frames", "tokens", "tokens_per_frame", "unk_rate"]) + "\n")
-    else:
-        out.append(_missing("export", f"python scripts/export_tokens.py --checkpoint {run} --output_dir {export}"))
 
-    out.append("## GPT\n")
-    lm = run / "lm"
-    if (lm / "eval.json").exists():
-        ev = json.loads((lm / "eval.json").read_text())
-        if _training_plot(_rows(lm / "metrics.jsonl"), run / "training_lm.png", "loss", "GPT: training loss"):
-            out.append("![GPT training](training_lm.png)\n")
-        out.append(f"Held-out split `{ev['split']}`, step {ev['step']}.\n\n"
-                   + format_table(comparison_rows(ev["gpt"], ev["baselines"]), LM_KEYS) + "\n")
-    else:
-        out.append(_missing("GPT", f"accelerate launch scripts/train_lm.py --tokens {export} --output_dir {lm}"))
+def _export(layout: RunLayout) -> list[str]:
+    export = layout.tokens
+    if not (export / EXPORT_META).exists():
+        return [_missing("export", f"python scripts/export_tokens.py --checkpoint {layout.root} --output_dir {export}")]
+    meta = read_json(export / EXPORT_META, "export record")
+    report = export / TOKENIZER_DIR / TOKENIZER_REPORT
+    tok = read_json(report, "tokenizer report") if report.exists() else {}
+    out = [f"Checkpoint sha256 `{meta['checkpoint_sha256'][:16]}...`, vocabulary {meta['vocab']}, "
+           f"{meta['fps']:g} fps. Tokenizer: scheme `{tok.get('scheme')}`, {tok.get('vocab_size')} tokens.\n"]
+    if tok:
+        out.append(format_table([{"split": s, **v} for s, v in tok["splits"].items()],
+                                ["split", "frames", "tokens", "tokens_per_frame", "unk_rate"]) + "\n")
+    return out
 
-    out.append("## Probes\n")
-    probe = run / "probe"
-    if (probe / "probe.json").exists():
-        res = json.loads((probe / "probe.json").read_text())
-        out.append(f"Held-out split `{res['held_out_split']}`.\n\n{probe_table(res['results'])}\n\n"
-                   "![confusion matrices](probe/confusion.png)\n")
-    else:
-        out.append(_missing("probes", f"python scripts/probe.py --quantizer {run} --lm {lm} --output_dir {probe}"))
 
-    out.append("## Codebook\n")
-    cb = run / "codebook"
-    if (cb / "analysis.md").exists():
-        out.append((cb / "analysis.md").read_text().replace("## ", "### ") + "\n")
-        out += [f"![{p.stem}](codebook/{p.name})\n" for p in sorted(cb.glob("*.png"))]
-    else:
-        out.append(_missing("codebook analysis", f"python scripts/analyze_codebook.py --run {run} --output_dir {cb}"))
+def _gpt(layout: RunLayout) -> list[str]:
+    lm = layout.lm
+    if not (lm / EVAL_FILE).exists():
+        return [_missing("GPT", f"accelerate launch scripts/train_lm.py --tokens {layout.tokens} --output_dir {lm}")]
+    ev = read_json(lm / EVAL_FILE, "GPT evaluation")
+    out = []
+    if training_plot(read_rows(lm), layout.root / "training_lm.png", "loss", "nll", "GPT: next-token loss",
+                     "nats per token"):
+        out.append("![GPT training](training_lm.png)\n")
+    out.append(f"Held-out split `{ev['split']}`, step {ev['step']}.\n\n"
+               + format_table(comparison_rows(ev["gpt"], ev["baselines"]), LM_KEYS) + "\n")
+    return out
 
-    out.append("## Generated behavior\n")
-    samples = sorted((run / "samples").glob("*.png"))
-    out += [f"![{p.stem}](samples/{p.name})\n" for p in samples] or [
-        _missing("samples", f"python scripts/generate_behavior.py --lm {lm} --output_dir {run / 'samples'}")]
-    path = run / "report.md"
-    path.write_text("\n".join(out))
-    return path
+
+def _probes(layout: RunLayout) -> list[str]:
+    probe = layout.probe
+    if not (probe / "probe.json").exists():
+        return [_missing("probes", f"python scripts/probe.py --quantizer {layout.root} --lm {layout.lm} "
+                         f"--output_dir {probe}")]
+    res = read_json(probe / "probe.json", "probe results")
+    return [f"Held-out split `{res['held_out_split']}`.\n\n{probe_table(res['results'])}\n\n"
+            f"![confusion matrices]({probe.name}/confusion.png)\n"]
+
+
+def _codebook(layout: RunLayout) -> list[str]:
+    cb = layout.codebook
+    if not (cb / "analysis.md").exists():
+        return [_missing("codebook analysis", f"python scripts/analyze_codebook.py --run {layout.root} "
+                         f"--output_dir {cb}")]
+    return [(cb / "analysis.md").read_text().replace("## ", "### ") + "\n",
+            *(f"![{p.stem}]({cb.name}/{p.name})\n" for p in sorted(cb.glob("*.png")))]
+
+
+def _samples(layout: RunLayout) -> list[str]:
+    samples = sorted(layout.samples.glob("*.png"))
+    return [f"![{p.stem}]({layout.samples.name}/{p.name})\n" for p in samples] or [
+        _missing("samples", f"python scripts/generate_behavior.py --lm {layout.lm} --output_dir {layout.samples}")]
+
+
+def build_report(run: str | Path) -> Path:
+    """Write ``run/report.md`` (and its training plots) from what the run folder holds."""
+    layout = RunLayout(Path(run))
+    if not layout.config.exists():
+        raise ArtifactError(str(layout.root), f"no {CONFIG_FILE}: not a stage-one run folder",
+                            "name a folder scripts/train_quantizer.py wrote")
+    out = _stage_one(layout, read_json(layout.config, "run config"))
+    for title, section in (("Token export", _export), ("GPT", _gpt), ("Probes", _probes), ("Codebook", _codebook),
+                           ("Generated behavior", _samples)):
+        out += [f"## {title}\n", *section(layout)]
+    layout.report.write_text("\n".join(out))
+    return layout.report

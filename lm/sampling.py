@@ -3,7 +3,8 @@
 A GPT-2 has learned positions up to ``n_positions``, so ``model.generate`` cannot go past one
 context; this loop (nanoGPT's ``generate``) keeps the last ``n_positions`` tokens instead and can
 sample minutes of behavior. Special tokens are never sampled, and with the ``groups`` scheme the
-k-th token of a frame is drawn from group k's codewords only, so every sample decodes to codes.
+k-th token of a frame is drawn from group k's codewords only (each scheme gives its masks), so every
+sample decodes to codes.
 """
 
 from __future__ import annotations
@@ -11,35 +12,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from behavior_tokens.core.errors import ConfigError
+
 from .tokenizer import BehaviorTokenizer
 
 
 def allowed_masks(tokenizer: BehaviorTokenizer) -> torch.Tensor:
-    """(P, vocab) bool: row p says which tokens may come at position p (mod P) of a video.
-
-    ``groups``: P = G, row g allows group g's codewords; other schemes: P = 1, every non-special token.
-    """
-    vocab = tokenizer.hf.get_vocab()
-    V = len(tokenizer)
-    special = set(tokenizer.special_ids)
-    if tokenizer.scheme.scheme == "groups":
-        G = tokenizer.scheme.groups
-        masks = torch.zeros(G, V, dtype=torch.bool)
-        for token, i in vocab.items():
-            if i not in special:
-                masks[int(token.split("_")[0][1:]), i] = True
-        return masks
-    masks = torch.ones(1, V, dtype=torch.bool)
-    masks[0, sorted(special)] = False
-    return masks
+    """(P, vocab) bool: row p says which tokens may come at position p (mod P) of a video (the scheme decides)."""
+    return tokenizer.scheme.allowed_masks(tokenizer)
 
 
 @torch.no_grad()
 def sample_tokens(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, n_new: int, *, temperature: float = 1.0,
                   top_k: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
     """Continue one video's tokens (``prompt`` without its leading ``<sep>``) by ``n_new`` tokens."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not temperature > 0:
+        raise ConfigError("--temperature", f"must be > 0, got {temperature}", "give a positive temperature")
     model.eval()
     device = next(model.parameters()).device
     context = model.config.n_positions

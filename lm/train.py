@@ -1,4 +1,4 @@
-"""The stage-two training loop (accelerate, as transformers' run_clm_no_trainer.py).
+"""The stage-two training loop: the shared skeleton (core.loop) with the GPT's step and evaluation.
 
 Blocks of the training stream come from an epoch-seeded sampler so ``resume`` continues exactly;
 the optimizer is AdamW with weight decay on matrices only and a cosine schedule with warm-up.
@@ -9,41 +9,39 @@ and tokenizer are saved together with ``save_pretrained`` into ``output_dir/mode
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
-from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from quantize.checkpoint import (
-    CONFIG_FILE,
-    log_row,
-    mean_over_processes,
-    prepare_output_dir,
-    resume_point,
-    save_checkpoint,
-    write_json_atomic,
+from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.core.files import write_json_atomic
+from behavior_tokens.core.layout import (
+    EVAL_FILE,
+    EXPORT_META,
+    LM_CONFIG_FILE,
+    MODEL_DIR,
+    STREAMS_DIR,
+    RunLayout,
 )
-from quantize.data import EpochSampler
-from quantize.train import available_trackers, format_table
+from behavior_tokens.core.loop import (
+    StepSpec,
+    epoch_loader,
+    evaluate_on_main,
+    start_run,
+    tracker_config,
+    train_steps,
+)
+from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.tracking import log_row
 
 from .config import LMConfig
-from .data import (
-    EXPORT_META,
-    BlockDataset,
-    held_out_split,
-    load_token_export,
-    open_token_stream,
-    split_stream,
-)
+from .data import BlockDataset, held_out_split, load_token_export, open_token_stream, split_stream
 from .evaluate import baseline_metrics, comparison_rows, gpt_nll, nll_metrics
 from .model import build_gpt, n_parameters
 
-MODEL_DIR = "model"
-EVAL_FILE = "eval.json"
+RUN_KIND = "lm run"
 TABLE_KEYS = ["model", "tokens", "perplexity", "bits_per_token", "bits_per_frame", "bits_per_second",
               "gpt_gain_bits_per_token"]
 
@@ -61,122 +59,85 @@ def save_lm(model, tokenizer, cfg: LMConfig, export_meta: dict, folder: str | Pa
     folder = Path(folder)
     model.save_pretrained(str(folder))
     tokenizer.save_pretrained(folder)
-    cfg.save(folder / "lm_config.json")
+    cfg.save(folder / LM_CONFIG_FILE)
     write_json_atomic(folder / EXPORT_META, export_meta)
     return folder
 
 
+def _streams(session, export, cfg: LMConfig, held_name: str):
+    """The training and held-out token streams, written once (main process) and memory-mapped by all."""
+    paths = {"train": (cfg.train_splits, session.run_dir / STREAMS_DIR / "train.bin"),
+             "held": ([held_name], session.run_dir / STREAMS_DIR / f"{held_name}.bin")}
+    if session.main:
+        for splits, path in paths.values():
+            split_stream(export, splits, path)
+    session.accelerator.wait_for_everyone()
+    train, held = (open_token_stream(path) for _, path in paths.values())
+    if cfg.eval_tokens:
+        held.ids = held.ids[:cfg.eval_tokens + 1]
+    return train, held
+
+
+def _local_path(spec: str) -> Path | None:
+    return Path(spec) if Path(spec).exists() else None
+
+
 def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     """Train stage two as ``cfg`` says; returns the last held-out evaluation ({gpt, baselines})."""
-    cfg.validate()
-    run_dir = Path(cfg.output_dir)
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum,
-                              log_with=available_trackers(), project_dir=str(run_dir))
-    main = accelerator.is_main_process
-    if main:
-        prepare_output_dir(run_dir, resume=cfg.resume, overwrite=cfg.overwrite)
-    accelerator.wait_for_everyone()
-    set_seed(cfg.seed)
+    if not cfg.output_dir:
+        if not Path(cfg.tokens).is_dir():
+            raise ConfigError("--output_dir", "no run folder named", "name one (tokens from the Hub have no run beside)")
+        cfg.output_dir = str(RunLayout(Path(cfg.tokens).parent).lm)
+    session = start_run(cfg, RUN_KIND, grad_accum=cfg.grad_accum, reads={"--tokens": _local_path(cfg.tokens)})
+    acc = session.accelerator
     export = load_token_export(cfg.tokens)
     tok = export.tokenizer
     held_name = held_out_split(export, cfg.eval_split)
-    # Streams go to disk once (main process) and are memory-mapped by every process.
-    streams = {"train": (cfg.train_splits, run_dir / "streams" / "train.bin"),
-               "held": ([held_name], run_dir / "streams" / f"{held_name}.bin")}
-    if main:
-        for splits, path in streams.values():
-            split_stream(export, splits, path)
-    accelerator.wait_for_everyone()
-    train_stream, held_stream = (open_token_stream(path) for _, path in streams.values())
-    if cfg.eval_tokens:
-        held_stream.ids = held_stream.ids[:cfg.eval_tokens + 1]
-    cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.scheme, export.fps
-    ckpt, step = resume_point(cfg, run_dir)
-    if main:
-        cfg.save(run_dir / CONFIG_FILE)
-    train_ds = BlockDataset(train_stream.ids, cfg.block_size)
-    loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, sampler=EpochSampler(len(train_ds), cfg.seed),
-                                         drop_last=True, generator=torch.Generator().manual_seed(cfg.seed))
-    if len(loader) == 0:
-        raise ValueError(f"{len(train_ds)} training blocks of {cfg.block_size} tokens is fewer than one batch of "
-                         f"{cfg.batch_size}; lower batch_size or block_size")
+    if held_name in cfg.train_splits:
+        raise ConfigError("--eval_split", f"{held_name!r} is also a training split ({', '.join(cfg.train_splits)})",
+                          "evaluate on videos the GPT does not train on")
+    cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
+    session.open()
+    train_stream, held_stream = _streams(session, export, cfg, held_name)
+    loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size), cfg.batch_size, cfg.seed,
+                          f"training blocks of {cfg.block_size} tokens")
     model = build_gpt(cfg, tok)
     optimizer = _optimizer(model, cfg)
     # accelerate steps a prepared scheduler once per process, so its lengths count all processes
-    scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps * accelerator.num_processes,
-                                                cfg.max_steps * accelerator.num_processes)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    if ckpt is not None:
-        accelerator.load_state(str(ckpt))
-        accelerator.print(f"resumed from {ckpt} at step {step}")
-    accelerator.print(f"GPT of {n_parameters(model) / 1e6:.2f}M parameters; {cfg.scheme} tokens, vocabulary "
-                      f"{cfg.vocab_size}; train {len(train_stream.ids):,} tokens ({train_stream.videos} videos, "
-                      f"{train_stream.tokens_per_frame:.2f} tokens/frame), {held_name} {len(held_stream.ids):,}")
-    accelerator.init_trackers("lm", config={k: v for k, v in cfg.to_dict().items()
-                                            if isinstance(v, int | float | str | bool)})
-    baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if main else {}
-    eval_every = cfg.eval_every or cfg.max_steps
-    batches_per_epoch = len(loader)
-    end = min(cfg.max_steps, stop_after) if stop_after is not None else cfg.max_steps
-    result: dict = {}
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=not accelerator.is_local_main_process, desc="train lm")
-    t0, seen = time.time(), 0
+    scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps * acc.num_processes,
+                                                cfg.max_steps * acc.num_processes)
+    model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    if session.checkpoint is not None:
+        acc.load_state(str(session.checkpoint))
+        acc.print(f"resumed from {session.checkpoint} at step {session.start_step}")
+    acc.print(f"GPT of {n_parameters(model) / 1e6:.2f}M parameters; {cfg.scheme} tokens, vocabulary "
+              f"{cfg.vocab_size}; train {len(train_stream.ids):,} tokens ({train_stream.videos} videos, "
+              f"{train_stream.tokens_per_frame:.2f} tokens/frame), {held_name} {len(held_stream.ids):,}")
+    acc.init_trackers("lm", config=tracker_config(cfg))
+    baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if session.main else {}
 
-    def evaluate() -> dict:
-        res = {}
-        if main:
-            nll = gpt_nll(accelerator.unwrap_model(model), held_stream.ids, cfg.block_size, cfg.batch_size,
-                          accelerator.device)
-            res = {"step": step, "split": held_name, "gpt": nll_metrics(nll, held_stream, export.fps),
-                   "baselines": baselines}
-            log_row(accelerator, run_dir, held_name, step, res["gpt"])
-            tqdm.write(format_table(comparison_rows(res["gpt"], baselines), TABLE_KEYS))
-        accelerator.wait_for_everyone()
+    def evaluate(step: int) -> dict:
+        nll = gpt_nll(acc.unwrap_model(model), held_stream.ids, cfg.block_size, cfg.batch_size, acc.device)
+        res = {"step": step, "split": held_name, "gpt": nll_metrics(nll, held_stream, export.fps),
+               "baselines": baselines}
+        log_row(acc, session.run_dir, held_name, step, res["gpt"])
+        tqdm.write(format_table(comparison_rows(res["gpt"], baselines), TABLE_KEYS))
         return res
 
-    while step < end:
-        epoch, skip = divmod(step * cfg.grad_accum, batches_per_epoch)
-        batches = accelerator.skip_first_batches(loader, skip) if skip else loader
-        batches.set_epoch(epoch)
-        for x in batches:
-            model.train()
-            with accelerator.accumulate(model):
-                loss = model(input_ids=x, labels=x).loss
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss is {loss.item()} at step {step + 1}; lower lr "
-                                             f"(checkpoints so far are kept in {run_dir / 'checkpoints'})")
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-            seen += x.numel() * accelerator.num_processes
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            bar.update(1)
-            if step % cfg.log_every == 0 or step == end:
-                logs = {**mean_over_processes(accelerator, {"loss": loss}), "lr": scheduler.get_last_lr()[0],
-                        "tokens_per_s": seen / (time.time() - t0)}
-                bar.set_postfix(loss=f"{logs['loss']:.3f}")
-                log_row(accelerator, run_dir, "train", step, logs)
-            if step % cfg.checkpoint_every == 0 or step == end:
-                save_checkpoint(accelerator, cfg, run_dir, step)
-            if step % eval_every == 0 and step < cfg.max_steps:
-                result = evaluate()
-            if step >= end:
-                break
-    bar.close()
-    if step >= cfg.max_steps:
-        result = evaluate()
-        if main:
-            write_json_atomic(run_dir / EVAL_FILE, result)
-            save_lm(accelerator.unwrap_model(model), tok, cfg, export.meta, run_dir / MODEL_DIR)
-            accelerator.print(f"saved {run_dir / MODEL_DIR}")
+    spec = StepSpec(step=lambda m, x: {"loss": m(input_ids=x, labels=x).loss}, evaluate=evaluate,
+                    items=lambda x: x.numel(), rate_name="tokens_per_s", clip_norm=1.0, scheduler=scheduler,
+                    eval_every=cfg.eval_every, desc="train lm")
+    step, result = train_steps(session, model, optimizer, loader, spec, stop_after)
+    finished = step >= cfg.max_steps
+    if finished:
+        result = evaluate_on_main(session, spec, step)
+        if session.main:
+            write_json_atomic(session.run_dir / EVAL_FILE, result)
+            save_lm(acc.unwrap_model(model), tok, cfg, export.meta, session.run_dir / MODEL_DIR)
+            acc.print(f"saved {session.run_dir / MODEL_DIR}")
             if cfg.push_to_hub:
-                push_lm(run_dir / MODEL_DIR, cfg.push_to_hub, private=cfg.private)
-    accelerator.end_training()
+                push_lm(session.run_dir / MODEL_DIR, cfg.push_to_hub, private=cfg.private)
+    session.close(finished)
     return result
 
 
@@ -188,5 +149,5 @@ def push_lm(folder: str | Path, repo_id: str, private: bool = False, token: str 
         api.create_repo(repo_id, private=private, exist_ok=True)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id)
     except Exception as e:  # network, auth and offline errors come from several libraries
-        raise RuntimeError(f"push to the Hub as {repo_id!r} failed ({type(e).__name__}: {e}); "
-                           f"the local model in {folder} is intact") from e
+        raise RuntimeError(f"--push_to_hub: push as {repo_id!r} failed ({type(e).__name__}: {e}) "
+                           f"(the local model in {folder} is intact; check the network and your token)") from e

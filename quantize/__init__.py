@@ -1,14 +1,22 @@
 """Stage one: encoder/decoder families around a k-means product quantizer, and their training."""
 
-from .checkpoint import load_quantizer, save_quantizer
+from .codebook import usage_statistics
 from .config import QuantizerConfig
-from .evaluate import balanced_accuracy, codebook_usage, evaluate_quantizer
-from .models import BehaviorQuantizer, ConvEncoderDecoder, GRUEncoderDecoder
+from .evaluate import evaluate_quantizer
+from .families import (
+    FAMILIES,
+    ConvEncoderDecoder,
+    EncoderFamily,
+    GRUEncoderDecoder,
+    register_family,
+)
+from .models import BehaviorQuantizer
 from .product_quantizer import ProductQuantizer, kmeans
-from .train import format_table, train_quantizer
+from .saving import load_quantizer, save_quantizer
+from .train import train_quantizer
 
 __all__ = [
-    "BehaviorQuantizer", "ConvEncoderDecoder", "GRUEncoderDecoder", "ProductQuantizer", "QuantizerConfig",
-    "balanced_accuracy", "codebook_usage", "evaluate_quantizer", "format_table", "kmeans", "load_quantizer",
-    "save_quantizer", "train_quantizer",
+    "FAMILIES", "BehaviorQuantizer", "ConvEncoderDecoder", "EncoderFamily", "GRUEncoderDecoder", "ProductQuantizer",
+    "QuantizerConfig", "evaluate_quantizer", "kmeans", "load_quantizer", "register_family", "save_quantizer",
+    "train_quantizer", "usage_statistics",
 ]

@@ -8,19 +8,22 @@ training time. Writes analysis.json, analysis.md, usage_histogram.png, usage_ove
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
-from .checkpoint import MODEL_FILE, STATE_FILE, load_quantizer, prepare_output_dir
+from behavior_tokens.core.checkpoint import list_checkpoints
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.files import staged_output, write_json_atomic
+from behavior_tokens.core.layout import MODEL_FILE, RunLayout
+from behavior_tokens.core.tables import format_table
+
 from .codebook import similarity_statistics, usage_histogram, usage_statistics
 from .data import run_collection
 from .export import encode_record
-from .train import format_table
+from .saving import load_quantizer, load_weights, model_folder
 
 USAGE_KEYS = ["split", "frames", "used", "used_pct", "used_once", "used_more_than_once", "count_skewness",
               "group_perplexity", "joint_perplexity"]
@@ -29,14 +32,17 @@ SIMILARITY_KEYS = ["split", "n_used", "all_used", "n_used_once", "used_once", "u
 TRAINING_KEYS = ["step", "used", "used_pct", "used_once", "group_perplexity", "joint_perplexity"]
 
 
+ANALYSIS_KIND = "codebook analysis"
+
+
 @dataclass
-class AnalysisConfig:
-    run: str = field(metadata={"help": "stage-one run folder (with model/ and checkpoints/)"})
-    output_dir: str = field(metadata={"help": "where analysis.json, analysis.md and the plots go"})
-    source: str = field(default="", metadata={"help": "pose source; default: the run's"})
-    stride: int = field(default=1, metadata={"help": "encode every s-th frame"})
-    checkpoint_stride: int = field(default=4, metadata={"help": "every s-th held-out frame for each checkpoint"})
-    overwrite: bool = False
+class AnalysisConfig(Config):
+    run: str = option(help="stage-one run folder (with model/ and checkpoints/)")
+    output_dir: str = option("", help="where analysis.json, analysis.md and the plots go (default: RUN/codebook)")
+    source: str = option("", help="pose source; default: the run's, split as it was")
+    stride: int = option(1, ge=1, help="encode every s-th frame")
+    checkpoint_stride: int = option(4, ge=1, help="every s-th held-out frame for each checkpoint")
+    overwrite: bool = option(False, help="replace an analysis in output_dir (only one this project made)")
 
 
 def encode_split(model, pipeline, records, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,17 +57,15 @@ def encode_split(model, pipeline, records, stride: int) -> tuple[np.ndarray, np.
 def usage_over_training(run: Path, model, pipeline, records, stride: int) -> list[dict]:
     """Usage statistics of every saved checkpoint of ``run`` on ``records``, by step."""
     rows = []
-    ckpts = sorted((p for p in (run / "checkpoints").glob("step_*") if (p / STATE_FILE).exists()),
-                   key=lambda p: int(p.name.split("_")[1]))
-    for ck in tqdm(ckpts, desc="checkpoints", leave=False):
-        model.load_state_dict(load_file(str(ck / MODEL_FILE)))
+    for step, ck in tqdm(list_checkpoints(run), desc="checkpoints", leave=False):
+        load_weights(model, ck / MODEL_FILE)
         codes, _ = encode_split(model.eval(), pipeline, records, stride)
-        rows.append({"step": int(ck.name.split("_")[1]), **usage_statistics(codes, model.cfg.codewords)})
+        rows.append({"step": step, **usage_statistics(codes, model.cfg.codewords)})
     return rows
 
 
 def _plots(hists: dict[str, dict[int, int]], training: list[dict], out: Path) -> None:
-    from data.plots import pyplot
+    from behavior_tokens.data.plots import pyplot
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for split, h in hists.items():
@@ -89,12 +93,17 @@ def _plots(hists: dict[str, dict[int, int]], training: list[dict], out: Path) ->
 def analyze_codebook(cfg: AnalysisConfig) -> dict:
     """Run the analysis of ``cfg.run``; returns what analysis.json holds."""
     run = Path(cfg.run)
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run).codebook
+    with staged_output(out_dir, ANALYSIS_KIND, overwrite=cfg.overwrite, reads={"--run model": model_folder(run)}) as out:
+        result = _analyze(cfg, run, out)
+    return result
+
+
+def _analyze(cfg: AnalysisConfig, run: Path, out: Path) -> dict:
     model, pipeline = load_quantizer(run)
     qcfg = model.cfg
     coll, held = run_collection(qcfg, cfg.source)
-    out = Path(cfg.output_dir)
-    prepare_output_dir(out, resume=False, overwrite=cfg.overwrite)
-    (out / "analysis_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    write_json_atomic(out / "analysis_config.json", asdict(cfg))
     usage, similarity, hists = [], [], {}
     all_codes, all_labels = [], []
     for split, records in coll.splits.items():
@@ -107,12 +116,11 @@ def analyze_codebook(cfg: AnalysisConfig) -> dict:
     codes, labels = np.concatenate(all_codes), np.concatenate(all_labels)
     usage.append({"split": "all", **usage_statistics(codes, qcfg.codewords)})
     similarity.append({"split": "all", **similarity_statistics(codes, labels)})
-    training = usage_over_training(run, model, pipeline, coll[held], cfg.checkpoint_stride) if (
-        run / "checkpoints").is_dir() else []
+    training = usage_over_training(run, model, pipeline, coll[held], cfg.checkpoint_stride)
     result = {"groups": qcfg.groups, "codewords": qcfg.codewords, "usage": usage, "similarity": similarity,
               "usage_histogram": {s: {str(k): v for k, v in h.items()} for s, h in hists.items()},
               "usage_over_training": training, "held_out_split": held}
-    (out / "analysis.json").write_text(json.dumps(result, indent=2))
+    write_json_atomic(out / "analysis.json", result)
     (out / "analysis.md").write_text(analysis_markdown(result))
     _plots(hists, training, out)
     return result

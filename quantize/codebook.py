@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from data import MISSING_LABEL
+from behavior_tokens.data import MISSING_LABEL
 
 
 def _entropy_bits(counts: np.ndarray) -> float:

@@ -7,42 +7,18 @@ and are never set by hand.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
+from behavior_tokens.core.config import RunConfig, option
+from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.data import PoseFormatName
 
-class RunConfig:
-    """JSON save/load and the resume check shared by every training config (a dataclass mixin).
+from .families import FAMILIES, FamilyName
 
-    Fields declared with ``init=False`` are filled from the data and restored on load.
-    """
-
-    # Fields that may differ between a checkpoint and the run resuming it.
-    RESUME_MAY_CHANGE: ClassVar[frozenset[str]] = frozenset(
-        {"max_steps", "resume", "overwrite", "eval_every", "log_every", "checkpoint_every", "output_dir",
-         "mixed_precision"})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True))
-
-    @classmethod
-    def load(cls, path: str | Path):
-        d = json.loads(Path(path).read_text())
-        cfg = cls(**{f.name: d[f.name] for f in fields(cls) if f.init and f.name in d})
-        for f in fields(cls):
-            if not f.init and f.name in d:
-                setattr(cfg, f.name, d[f.name])
-        return cfg
-
-    def differences(self, other: RunConfig) -> dict[str, tuple]:
-        """Fields (other than those a resume may change) whose values differ: {name: (self, other)}."""
-        a, b = self.to_dict(), other.to_dict()
-        return {k: (a[k], b[k]) for k in a if k not in self.RESUME_MAY_CHANGE and a[k] != b[k]}
+Mode = Literal["egocentric", "baseline"]
+Distance = Literal["euclidean", "cosine"]
+Precision = Literal["no", "fp16", "bf16"]
 
 
 @dataclass
@@ -51,72 +27,75 @@ class QuantizerConfig(RunConfig):
         "eval_stride", "svm_max_train", "svm_max_eval", "tree_max_train"}
 
     # Data
-    source: str = field(default="synthetic", metadata={"help": "'synthetic', a CalMS21 file/folder, a DLC(+BORIS) folder"})
-    test_videos: list[str] = field(default_factory=list, metadata={"help": "videos moved to the held-out split"})
-    val_fraction: float = field(default=0.0, metadata={"help": "fraction of train videos carved as validation"})
-    mode: str = field(default="egocentric", metadata={"help": "'egocentric' or 'baseline' (no alignment)"})
-    window: int = 30
-    stride: int = field(default=1, metadata={"help": "stride between training windows"})
+    source: str = option("synthetic", help="'synthetic[:N[:MINUTES]]', a pose file or folder, a dlc/ + boris/ folder")
+    pose_format: PoseFormatName = option("auto", help="format of the pose files ('auto': recognised by their content)")
+    fps: float = option(0.0, ge=0, help="frames per second of pose files that do not state it (0: the files' "
+                        "own); the run records the data's")
+    test_videos: list[str] = option(default_factory=list, help="videos moved to the held-out split")
+    val_fraction: float = option(0.0, ge=0, le=0.9, help="fraction of train videos carved as validation")
+    mode: Mode = option("egocentric", help="'egocentric' (aligned on the resident) or 'baseline' (no alignment)")
+    window: int = option(30, ge=2, help="frames per training window")
+    stride: int = option(1, ge=1, help="stride between training windows")
     # Model
-    family: str = field(default="gru", metadata={"help": "'gru' (VAME-style) or 'conv' (temporal convolutions)"})
-    hidden_size: int = 256
-    num_layers: int = field(default=2, metadata={"help": "GRU encoder layers"})
-    decoder_layers: int = field(default=1, metadata={"help": "GRU decoder layers (VAME: 1)"})
-    conv_layers: int = 4
-    dropout: float = 0.0
-    latent_dim: int = 32
-    future_decoder: bool = False
-    future_steps: int = 15
+    family: FamilyName = option("gru", help="encoder/decoder family")
+    hidden_size: int = option(256, ge=1)
+    num_layers: int = option(2, ge=1, help="GRU encoder layers")
+    decoder_layers: int = option(1, ge=1, help="GRU decoder layers (VAME: 1)")
+    conv_layers: int = option(4, ge=1, help="conv encoder layers (receptive field 2^(layers+1) - 1 frames)")
+    dropout: float = option(0.0, ge=0, le=0.9)
+    latent_dim: int = option(32, ge=1)
+    future_decoder: bool = option(False, help="VAME's second decoder, predicting the next future_steps frames")
+    future_steps: int = option(15, ge=1)
     # Quantizer
-    groups: int = 2
-    codewords: int = 320
-    gamma: float = 0.25
-    eta: float = 1.0
+    groups: int = option(2, ge=1, help="G: groups of the product quantizer")
+    codewords: int = option(320, ge=2, help="V: codewords per group")
+    gamma: float = option(0.25, ge=0, help="weight of the commitment loss")
+    eta: float = option(1.0, ge=0, help="weight of the k-means loss")
     shared_codebook: bool = False
-    distance: str = "euclidean"
-    kmeans_init: bool = False
-    dead_restart_steps: int = 0
+    distance: Distance = "euclidean"
+    kmeans_init: bool = option(False, help="k-means initialisation of the codebooks on the first batch")
+    dead_restart_steps: int = option(0, ge=0, help="re-seed codewords unused this many steps (0: never)")
     # Training
-    lr: float = 1e-3
-    batch_size: int = 256
-    max_steps: int = 2000
-    seed: int = 0
-    mixed_precision: str = field(default="no", metadata={"help": "'no', 'fp16' or 'bf16' (accelerate)"})
+    lr: float = option(1e-3, gt=0)
+    batch_size: int = option(256, ge=1)
+    max_steps: int = option(2000, ge=1)
+    seed: int = option(0, ge=0)
+    mixed_precision: Precision = option("no", help="accelerate's mixed precision")
     output_dir: str = "runs/quantizer"
-    log_every: int = 50
-    eval_every: int = field(default=0, metadata={"help": "steps between validations; 0 = once per epoch"})
-    checkpoint_every: int = 500
-    eval_stride: int = field(default=2, metadata={"help": "stride of validation windows"})
-    svm_max_train: int = field(default=3000, metadata={"help": "cap on windows an SVM/tree is fitted on"})
-    svm_max_eval: int = field(default=6000, metadata={"help": "cap on held-out windows an SVM scores"})
-    tree_max_train: int = field(default=30000, metadata={"help": "cap on windows the codeword tree is fitted on"})
+    log_every: int = option(50, ge=1)
+    eval_every: int = option(0, ge=0, help="steps between validations; 0 = once per epoch")
+    checkpoint_every: int = option(500, ge=1)
+    eval_stride: int = option(2, ge=1, help="stride of validation windows")
+    svm_max_train: int = option(3000, ge=10, help="cap on windows an SVM is fitted on")
+    svm_max_eval: int = option(6000, ge=10, help="cap on held-out windows an SVM scores")
+    tree_max_train: int = option(30000, ge=10, help="cap on windows the codeword tree is fitted on")
     resume: bool = False
-    overwrite: bool = False
+    overwrite: bool = option(False, help="replace the run in output_dir (only a run this project made)")
     # From the data (filled in by the training run)
-    n_features: int = field(default=0, init=False)
-    n_animals: int = field(default=0, init=False)
-    n_parts: int = field(default=0, init=False)
-    fps: float = field(default=0.0, init=False)
-    vocab: dict[str, int] = field(default_factory=dict, init=False)
-    bodyparts: list[str] = field(default_factory=list, init=False)
-    individuals: list[str] = field(default_factory=list, init=False)
+    n_features: int = option(0, init=False)
+    n_animals: int = option(0, init=False)
+    n_parts: int = option(0, init=False)
+    vocab: dict[str, int] = option(default_factory=dict, init=False)
+    bodyparts: list[str] = option(default_factory=list, init=False)
+    individuals: list[str] = option(default_factory=list, init=False)
+    splits: dict[str, list[str]] = option(default_factory=dict, init=False)  # {split: video keys}, as trained
 
     def validate(self) -> None:
-        """Raise ValueError for settings that cannot work, one clear message each."""
+        """Raise ConfigError for settings that cannot work, naming the flag."""
+        super().validate()
         if self.latent_dim % self.groups:
-            raise ValueError(f"latent_dim {self.latent_dim} is not divisible by groups={self.groups}")
-        if self.codewords < 2:
-            raise ValueError(f"codewords (V) must be >= 2, got {self.codewords}")
-        if self.family not in ("gru", "conv"):
-            raise ValueError(f"family {self.family!r}: expected 'gru' or 'conv'")
-        if self.mode not in ("egocentric", "baseline"):
-            raise ValueError(f"mode {self.mode!r}: expected 'egocentric' or 'baseline'")
-        if self.future_decoder and self.family != "gru":
-            raise ValueError("future_decoder belongs to the gru family (VAME's second decoder)")
-        if self.window < 2:
-            raise ValueError(f"window must be >= 2 frames, got {self.window}")
+            raise ConfigError("--latent_dim", f"{self.latent_dim} is not divisible by --groups {self.groups}",
+                              "make latent_dim a multiple of groups")
+        if self.future_decoder and not FAMILIES[self.family].supports_future:
+            raise ConfigError("--future_decoder", f"the {self.family} family has no future decoder",
+                              f"use it with {', '.join(n for n, f in FAMILIES.items() if f.supports_future)}")
+
+    @property
+    def future_frames(self) -> int:
+        """Frames the future decoder predicts after each window (0 without it)."""
+        return self.future_steps if self.future_decoder else 0
 
     @property
     def input_length(self) -> int:
         """Frames per training example: the window, plus the future the second decoder predicts."""
-        return self.window + (self.future_steps if self.future_decoder and self.family == "gru" else 0)
+        return self.window + self.future_frames

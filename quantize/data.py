@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-import torch
 
-from data import (
+from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.data import (
     PoseCollection,
     PoseDataError,
     PosePipeline,
@@ -16,7 +16,7 @@ from data import (
     WindowDataset,
     load_pose_source,
 )
-from data.egocentric import Alignment
+from behavior_tokens.data.egocentric import Alignment
 
 from .config import QuantizerConfig
 
@@ -72,53 +72,57 @@ def featurize(records: list[PoseRecord], pipeline: PosePipeline, keep: bool = Fa
     return [VideoFeatures(r, pipeline, keep) for r in records]
 
 
-def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str] | None = None
-                   ) -> tuple[PoseCollection, str]:
-    """A run's videos split as it split them (``source`` / ``test_videos`` override), and its held-out split."""
-    source = source or cfg.source
-    coll = load_pose_source(source, test_videos=test_videos or cfg.test_videos or None,
-                            val_fraction=cfg.val_fraction, seed=cfg.seed)
-    held = next((s for s in ("validation", "test") if s in coll and coll[s]), None)
+HELD_OUT_SPLITS = ("validation", "test")  # the split a run is validated on: the first present
+
+
+def held_out_split(splits, source: str) -> str:
+    """The split validation scores: validation, else test."""
+    held = next((s for s in HELD_OUT_SPLITS if s in splits and len(splits[s])), None)
     if held is None:
-        raise ValueError(f"source {source!r} has no held-out videos (splits {list(coll.splits)}); "
-                         "name some with test_videos or set val_fraction")
-    return coll, held
+        raise ConfigError("--source", f"{source} has no held-out videos (its splits: {', '.join(splits)})",
+                          "name some with --test_videos or set --val_fraction")
+    return held
+
+
+def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str] | None = None, *,
+                   fps: float = 0.0, pose_format: str = "auto") -> tuple[PoseCollection, str]:
+    """A run's videos split exactly as the run split them (its recorded splits), and its held-out split.
+
+    ``source`` / ``test_videos`` read other videos (or split them otherwise) instead; ``fps`` and
+    ``pose_format`` say how to read another source.
+    """
+    own = (not source or source == cfg.source) and not test_videos
+    source = source or cfg.source
+    fps, pose_format = (cfg.fps, cfg.pose_format) if own else (fps or cfg.fps, pose_format)
+    if own and cfg.splits:
+        coll = load_pose_source(source, fps=fps or None, pose_format=pose_format).regrouped(cfg.splits, source)
+    else:
+        coll = load_pose_source(source, fps=fps or None, pose_format=pose_format,
+                                test_videos=test_videos or (cfg.test_videos if own else None) or None,
+                                val_fraction=cfg.val_fraction if own else 0.0, seed=cfg.seed)
+    return coll, held_out_split(coll.splits, source)
 
 
 def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = None) -> QuantizerData:
     """Read ``cfg.source``, fit (or reuse) the pipeline on train videos, fill cfg's data fields."""
     coll, held = run_collection(cfg)
-    train = coll["train"]
+    train = coll.splits.get("train", [])
+    if not train:
+        raise ConfigError("--test_videos", f"no training video is left in {cfg.source}",
+                          "hold out fewer videos")
     shortest = min(r.n_frames for r in train + coll[held])
     if shortest < cfg.input_length:
-        raise ValueError(f"window of {cfg.input_length} frames is longer than the shortest video "
-                         f"({shortest} frames); lower window/future_steps")
+        raise ConfigError("--window", f"a window of {cfg.input_length} frames is longer than the shortest video "
+                          f"({shortest} frames)", "lower --window (or --future_steps)")
     odd = [r.video_id for r in train + coll[held] if r.bodyparts != train[0].bodyparts]
     if odd:
-        raise PoseDataError(f"videos {odd[:5]} carry other bodyparts than {train[0].bodyparts}; one model needs "
-                            "one skeleton")
+        raise PoseDataError(f"videos {odd[:5]} carry other bodyparts than {train[0].bodyparts}",
+                            source=cfg.source, fix="one model needs one skeleton: load them apart")
     if pipeline is None:
         pipeline = PosePipeline(mode=cfg.mode).fit(train)
     first = train[0]
     cfg.n_animals, cfg.n_parts = first.n_animals, first.n_parts
     cfg.n_features = first.n_animals * 2 * first.n_parts
-    cfg.fps, cfg.vocab = first.fps, dict(first.vocab)
+    cfg.fps, cfg.vocab, cfg.splits = first.fps, dict(coll.vocab), coll.split_keys()
     cfg.bodyparts, cfg.individuals = list(first.bodyparts), list(first.individuals)
     return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline, keep=True), held)
-
-
-class EpochSampler(torch.utils.data.Sampler):
-    """A permutation that depends only on (seed, epoch), so a resumed run sees the same batches."""
-
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())

@@ -1,8 +1,7 @@
 """Codewords back to pose: codes (T, G) -> z_q -> decoder -> features -> keypoints in pixels.
 
-The inverse of the export: frame t's codes stand for the window centred on t, so the GRU family
-decodes that window and keeps its centre frame; the conv family decodes the whole sequence of
-per-frame latents in one pass. Features are mapped to pixels through the pose pipeline; without
+The inverse of the export: frame t's codes stand for the window centred on t; each encoder family
+decodes per-frame latents its own way (``EncoderFamily.decode_frames``). Features are mapped to pixels through the pose pipeline; without
 an :class:`Alignment` (generated behavior has none) the egocentric frame is placed at the
 dataset's mean position with the resident's body axis along +y.
 """
@@ -11,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from einops import rearrange
 
-from data import MISSING_LABEL, PosePipeline, PoseRecord
-from data.egocentric import Alignment
+from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord
+from behavior_tokens.data.egocentric import Alignment
 
 from .models import BehaviorQuantizer
 
@@ -25,19 +23,13 @@ def decode_features(model: BehaviorQuantizer, codes: np.ndarray, batch_size: int
     cfg = model.cfg
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != cfg.groups:
-        raise ValueError(f"codes have shape {codes.shape}, expected (T, {cfg.groups})")
+        raise ValueError(f"codes have shape {codes.shape}, expected (T, {cfg.groups}) for this quantizer")
     if codes.size and (codes.min() < 0 or codes.max() >= cfg.codewords):
         raise ValueError(f"codes must lie in 0..{cfg.codewords - 1} (got {codes.min()}..{codes.max()}); "
                          "<unk> frames (-1) cannot be decoded")
     device = next(model.parameters()).device
-    z_q = model.quantizer.lookup(torch.as_tensor(codes, dtype=torch.long, device=device))  # (T, D)
-    if cfg.family == "conv":
-        return model.net.decode(z_q[None], len(codes))[0].float().cpu().numpy()
-    out = []
-    for b in range(0, len(z_q), batch_size):
-        windows = model.net.decode(rearrange(z_q[b:b + batch_size], "t d -> t 1 d"), cfg.window)  # (t, W, F)
-        out.append(windows[:, cfg.window // 2].float().cpu().numpy())  # each window's centre frame
-    return np.concatenate(out) if out else np.zeros((0, cfg.n_features), dtype=np.float32)
+    feats = model.decode_codes(torch.as_tensor(codes, dtype=torch.long, device=device), batch_size)  # (T, F)
+    return feats.float().cpu().numpy()
 
 
 def decode_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np.ndarray,

@@ -6,7 +6,9 @@
 - balanced accuracy (mean of the row-normalised confusion-matrix diagonal) of an SVM on z_e, an
   SVM on z_q and a decision tree on the codewords (one-hot, so each split is "code == v"), fitted
   on training windows and scored on held-out windows, labels from each window's centre frame;
-- codebook usage: distinct codewords (G-tuples), % of V^G, used once, per-group perplexity.
+- codebook usage (quantize.codebook.usage_statistics) of the held-out windows' centre frames, that
+  is every ``eval_stride``-th held-out frame: distinct codewords (G-tuples), % of V^G, used once,
+  per-group perplexity.
 """
 
 from __future__ import annotations
@@ -16,40 +18,14 @@ from itertools import islice
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
 
-from data import MISSING_LABEL, sliding_windows
-from data.egocentric import Alignment
+from behavior_tokens.core.classifiers import balanced_accuracy, categorical_tree, svm_classifier
+from behavior_tokens.data import MISSING_LABEL, sliding_windows
+from behavior_tokens.data.egocentric import Alignment
 
+from .codebook import usage_statistics
 from .config import QuantizerConfig
 from .data import VideoFeatures
-from .product_quantizer import ProductQuantizer
-
-
-def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean of the diagonal of the row-normalised confusion matrix (classes present in y_true)."""
-    labels = np.union1d(y_true, y_pred)  # a prediction of an absent class still counts as a miss
-    cm = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
-    present = cm.sum(axis=1) > 0
-    return float(np.mean(np.diag(cm)[present] / cm.sum(axis=1)[present]))
-
-
-def codebook_usage(codes: np.ndarray, codewords: int) -> dict[str, float]:
-    """Usage of G-tuples in codes (N, G): distinct, % of V^G, used once, perplexity per group."""
-    counts = Counter(map(tuple, codes.tolist()))
-    G = codes.shape[1]
-    ppl = ProductQuantizer.perplexity(torch.as_tensor(codes), codewords).tolist()
-    return {
-        "codewords_used": len(counts),
-        "codewords_used_pct": 100.0 * len(counts) / float(codewords) ** G,
-        "codewords_used_once": sum(1 for c in counts.values() if c == 1),
-        "group_codes_used": [int(len(np.unique(codes[:, g]))) for g in range(G)],
-        "group_perplexity": [round(p, 3) for p in ppl],
-    }
 
 
 def _picked_windows(videos: list[VideoFeatures], window: int, stride: int, pick: np.ndarray | None):
@@ -139,17 +115,6 @@ class _R2:
         return float(1 - self.sse.sum() / sst), float(np.sqrt(self.sse.sum() / (self.n * np.size(self.sse))))
 
 
-def svm_classifier(seed: int = 0):
-    """Standardised RBF SVM with balanced class weights (the research's SVM on z_e / z_q)."""
-    return make_pipeline(StandardScaler(), SVC(class_weight="balanced", random_state=seed))
-
-
-def codeword_tree(seed: int = 0):
-    """Decision tree on one-hot codewords, so each split is "group g's code == v" (the research's tree)."""
-    return make_pipeline(OneHotEncoder(handle_unknown="ignore"),
-                         DecisionTreeClassifier(class_weight="balanced", min_samples_leaf=3, random_state=seed))
-
-
 def _classify(train: dict, held: dict, cfg: QuantizerConfig, rng: np.random.Generator) -> dict[str, float]:
     """SVMs on z_e / z_q (on at most svm_max_train / svm_max_eval windows: SVC is quadratic) and the
     codeword tree (on at most tree_max_train windows, scored on every held-out window)."""
@@ -171,7 +136,7 @@ def _classify(train: dict, held: dict, cfg: QuantizerConfig, rng: np.random.Gene
         svm = svm_classifier(cfg.seed)
         svm.fit(svm_train[key], svm_train["labels"])
         out[f"bal_acc_{name}"] = balanced_accuracy(svm_held["labels"], svm.predict(svm_held[key]))
-    tree = codeword_tree(cfg.seed)
+    tree = categorical_tree(cfg.seed)
     tree.fit(train["codes"], train["labels"])
     out["bal_acc_tree_codes"] = balanced_accuracy(held["labels"], tree.predict(held["codes"]))
     return out
@@ -199,7 +164,11 @@ def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) 
     metrics = {k: v / n_batches for k, v in sums.items()}
     metrics["r2_px"], metrics["rmse_px"] = r2_px.result()
     metrics["r2_model_space"], metrics["rmse_model_space"] = r2_model.result()
-    metrics.update(codebook_usage(held["codes"], cfg.codewords))
+    usage = usage_statistics(held["codes"], cfg.codewords)
+    metrics.update(codewords_used=usage["used"], codewords_used_pct=usage["used_pct"],
+                   codewords_used_once=usage["used_once"], group_codes_used=usage["group_codes_used"],
+                   group_perplexity=usage["group_perplexity"], codewords_sampling=f"every {cfg.eval_stride} "
+                   f"held-out frames (window centres)")
     # Classifiers are fitted on a random subsample of training windows (see _classify for the caps).
     n_train = _n_windows(data.train, W, cfg.stride)
     pick = rng.choice(n_train, size=min(n_train, max(cfg.svm_max_train, cfg.tree_max_train)), replace=False)

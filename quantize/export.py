@@ -2,59 +2,69 @@
 
 Each frame gets the codes of the window centred on it (edges padded by repeating the first and
 last frame); with ``stride`` s > 1 only every s-th frame is encoded and its codes cover the s
-frames from it. The conv family encodes a whole video in one pass. Output folder::
+frames from it. The videos are split as the training run split them. Output folder::
 
     dataset/            DatasetDict.save_to_disk (load_from_disk)
     data/SPLIT-*.parquet  the same rows (load_dataset("parquet", ...)), what the Hub serves
     README.md           dataset card (YAML header)
-    export.json         quantizer config, checkpoint sha256, G, V, vocabulary, export settings
+    export.json         quantizer config, checkpoint sha256, G, V, vocabulary, export settings, and what
+                        was written (videos and frames per split, sha256 of every dataset file), so a
+                        damaged or edited export is refused when it is read
 
 Rows are videos: ``video_id``, ``annotator``, ``fps``, ``n_frames``, ``codes`` (T x G int16),
-``labels`` (T int16, -1 unlabeled) and optionally ``z_q`` (T x D float32).
+``labels`` (T int16, -1 unlabeled) and optionally ``z_q`` (T x D float32). The export is written
+into a temporary sibling folder and swapped in at the end, after ``finish`` (e.g. building the
+tokenizer) has run in it, so a failure leaves an earlier export as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from data import PosePipeline, PoseRecord, load_pose_source, sliding_windows
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.core.files import file_sha256, staged_output, write_json_atomic
+from behavior_tokens.core.layout import (
+    DATASET_DIR,
+    EXPORT_META,
+    MODEL_DIR,
+    MODEL_FILE,
+    PARQUET_DIR,
+    RunLayout,
+)
+from behavior_tokens.data import PoseFormatName, PosePipeline, PoseRecord
 
-from .checkpoint import MODEL_FILE, load_quantizer, model_folder
 from .config import QuantizerConfig
+from .data import run_collection
 from .models import BehaviorQuantizer
+from .saving import load_quantizer, model_folder, run_root
+
+EXPORT_KIND = "token export"
 
 
 @dataclass
-class ExportConfig:
-    checkpoint: str = field(metadata={"help": "a training run folder (or its model/ folder)"})
-    output_dir: str = field(metadata={"help": "where the export goes"})
-    source: str = field(default="", metadata={"help": "pose source; default: the one the quantizer was trained on"})
-    test_videos: list[str] = field(default_factory=list, metadata={"help": "default: the training run's"})
-    stride: int = field(default=1, metadata={"help": "encode every s-th frame (1 = one token per frame)"})
-    batch_size: int = 1024
-    with_z_q: bool = field(default=False, metadata={"help": "also store the frame-aligned quantized latents"})
-    license: str = field(default="other", metadata={"help": "license field of the dataset card"})
-    push_to_hub: str = field(default="", metadata={"help": "REPO_ID to push the DatasetDict to"})
+class ExportConfig(Config):
+    checkpoint: str = option(help="a training run folder (or its model/ folder)")
+    output_dir: str = option("", help="where the export goes (default: the run's tokens/)")
+    source: str = option("", help="pose source; default: the one the quantizer was trained on, split as it was")
+    pose_format: PoseFormatName = option("auto", help="format of --source's pose files")
+    fps: float = option(0.0, ge=0, help="frame rate of --source's files if they do not state it")
+    test_videos: list[str] = option(default_factory=list, help="held-out videos of --source (default: the run's)")
+    stride: int = option(1, ge=1, help="encode every s-th frame (1 = one token per frame)")
+    batch_size: int = option(1024, ge=1)
+    with_z_q: bool = option(False, help="also store the frame-aligned quantized latents")
+    license: str = option("other", help="license field of the dataset card")
+    push_to_hub: str = option("", help="REPO_ID to push the DatasetDict to")
     private: bool = False
-    overwrite: bool = False
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    overwrite: bool = option(False, help="replace an export in output_dir (only one this project made)")
 
 
 @dataclass
@@ -66,29 +76,14 @@ class FrameCodes:
     z_q: np.ndarray  # (T, D) float32, the codewords
 
 
-@torch.no_grad()
 def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: PoseRecord, *, stride: int = 1,
                   batch_size: int = 1024, device: str | torch.device = "cpu") -> FrameCodes:
     """Codes and latents of every frame of one video (with stride s, frame t gets frame s*(t//s)'s)."""
-    cfg = model.cfg
-    W, T = cfg.window, record.n_frames
     feats, _ = pipeline.forward(record)  # (T, F)
-    before, after = W // 2, W - 1 - W // 2
-    padded = np.concatenate([np.repeat(feats[:1], before, 0), feats, np.repeat(feats[-1:], after, 0)])  # (T+W-1, F)
-    if cfg.family == "conv":
-        z_e = model.net.encode(torch.from_numpy(padded).to(device)[None])[:, before:before + T:stride]  # (1, T', D)
-        z_q, codes, _ = model.quantizer(z_e)
-        z_e, z_q, codes = z_e[0], z_q[0], codes[0]
-    else:
-        windows = sliding_windows(padded, W, stride)  # (T', W, F) view; window i is centred on frame i*stride
-        parts = []
-        for b in range(0, len(windows), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(windows[b:b + batch_size])).to(device)
-            parts.append(model.encode_center(x))  # (z_e, z_q, codes), each (b, .)
-        z_e, z_q, codes = (torch.cat(p) for p in zip(*parts, strict=True))
+    z_e, z_q, codes = model.encode_frames(feats, stride, batch_size, device)  # each (ceil(T/s), .)
 
     def per_frame(x: torch.Tensor, dtype) -> np.ndarray:
-        return np.repeat(x.float().cpu().numpy().astype(dtype), stride, axis=0)[:T]
+        return np.repeat(x.float().cpu().numpy().astype(dtype), stride, axis=0)[:record.n_frames]
 
     return FrameCodes(per_frame(codes, np.int16), per_frame(z_e, np.float32), per_frame(z_q, np.float32))
 
@@ -102,10 +97,11 @@ def _features(G: int, D: int, with_z_q: bool):
     return Features(cols)
 
 
-def _card(meta: dict, splits: dict[str, tuple[int, int]], license: str) -> str:
+def _card(meta: dict, license: str) -> str:
     cfg = meta["quantizer_config"]
+    splits = meta["splits"]
     yaml_splits = "\n".join(f"  - split: {s}\n    path: data/{s}-*.parquet" for s in splits)
-    rows = "\n".join(f"| {s} | {v} | {f} |" for s, (v, f) in splits.items())
+    rows = "\n".join(f"| {s} | {v['videos']} | {v['frames']} |" for s, v in splits.items())
     return f"""---
 license: {license}
 tags:
@@ -145,75 +141,82 @@ codes = ds["train"][0]["codes"]
 """
 
 
-def _atomic_dir(final: Path, overwrite: bool) -> Path:
-    if final.exists() and any(final.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{final} already holds an export; pass --overwrite to replace it")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=final.name + ".tmp", dir=final.parent))
+def dataset_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a saved DatasetDict, by path relative to it."""
+    return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True):
-    """Run the export; returns the DatasetDict (also written to ``cfg.output_dir``)."""
-    from datasets import Dataset, DatasetDict, DatasetInfo
+def _split_dataset(records: list[PoseRecord], split: str, encode, features, meta: dict, bar):
+    from datasets import Dataset, DatasetInfo
+    rows = {k: [] for k in features}
+    for rec in records:
+        enc = encode(rec)
+        rows["video_id"].append(rec.video_id)
+        rows["annotator"].append(rec.annotator)
+        rows["fps"].append(rec.fps)
+        rows["n_frames"].append(rec.n_frames)
+        rows["codes"].append(enc.codes)
+        rows["labels"].append(rec.labels.astype(np.int16))
+        if "z_q" in rows:
+            rows["z_q"].append(enc.z_q)
+        bar.update(rec.n_frames)
+    info = DatasetInfo(description=json.dumps({k: v for k, v in meta.items() if k != "splits"}, sort_keys=True),
+                       features=features, license=meta["license"])
+    ds = Dataset.from_dict(rows, info=info, split=split)
+    # A fingerprint from the content, so a second export of the same checkpoint is byte-identical.
+    fp = hashlib.sha256((meta["checkpoint_sha256"] + split + str(meta["stride"]) + meta["source"]).encode())
+    return Dataset(ds.data, info=ds.info, split=ds.split, fingerprint=fp.hexdigest()[:16])
 
-    if cfg.stride < 1:
-        raise ValueError(f"stride must be >= 1, got {cfg.stride}")
-    model, pipeline = load_quantizer(cfg.checkpoint, device=device)
-    qcfg: QuantizerConfig = model.cfg
+
+def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True,
+                  finish: Callable[[Path], dict] | None = None):
+    """Run the export; returns the DatasetDict (also written to ``cfg.output_dir``).
+
+    ``finish(folder)`` runs in the staged folder before it is swapped in (the export script builds the
+    tokenizer there); what it returns is recorded in export.json under ``finish``.
+    """
+    from datasets import DatasetDict
+
+    cfg.validate()
     model_dir = model_folder(cfg.checkpoint)
-    source = cfg.source or qcfg.source
-    coll = load_pose_source(source, test_videos=cfg.test_videos or qcfg.test_videos or None)
-    first = coll.first
-    if first.n_animals * 2 * first.n_parts != qcfg.n_features:
-        raise ValueError(f"source {source!r} has {first.n_animals} animals x {first.n_parts} parts, the quantizer "
-                         f"was trained on {qcfg.n_animals} x {qcfg.n_parts}")
-    meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
-            "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE),
-            "groups": qcfg.groups, "codewords": qcfg.codewords, "vocab": coll.vocab, "fps": coll.fps,
-            "stride": cfg.stride, "source": source, "with_z_q": cfg.with_z_q}
-    final = Path(cfg.output_dir)
-    tmp = _atomic_dir(final, cfg.overwrite)
-    try:
+    cfg.output_dir = cfg.output_dir or str(RunLayout(run_root(cfg.checkpoint)).tokens)
+    reads = {"--checkpoint": model_dir, "the checkpoints of --checkpoint": model_dir.parent / "checkpoints"
+             if model_dir.name == MODEL_DIR else None}
+    if cfg.source and Path(cfg.source).exists():
+        reads["--source"] = Path(cfg.source)
+    with staged_output(cfg.output_dir, EXPORT_KIND, overwrite=cfg.overwrite, reads=reads) as tmp:
+        model, pipeline = load_quantizer(cfg.checkpoint, device=device)
+        qcfg: QuantizerConfig = model.cfg
+        coll, _ = run_collection(qcfg, cfg.source, cfg.test_videos or None, fps=cfg.fps,
+                                 pose_format=cfg.pose_format)
+        first = coll.first
+        if first.n_animals * 2 * first.n_parts != qcfg.n_features:
+            raise ConfigError("--source", f"{cfg.source or qcfg.source} has {first.n_animals} animals x "
+                              f"{first.n_parts} parts, the quantizer was trained on {qcfg.n_animals} x {qcfg.n_parts}",
+                              "export videos of the skeleton the quantizer knows")
+        meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
+                "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE), "groups": qcfg.groups,
+                "codewords": qcfg.codewords, "vocab": coll.vocab, "fps": coll.fps, "stride": cfg.stride,
+                "source": cfg.source or qcfg.source, "with_z_q": cfg.with_z_q, "license": cfg.license}
         features = _features(qcfg.groups, qcfg.latent_dim, cfg.with_z_q)
-        splits = {}
-        total = sum(r.n_frames for r in coll.records)
-        bar = tqdm(total=total, unit="frame", desc="export", disable=not progress)
-        for split, records in coll.splits.items():
-            rows = {k: [] for k in features}
-            for rec in records:
-                enc = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size, device=device)
-                rows["video_id"].append(rec.video_id)
-                rows["annotator"].append(rec.annotator)
-                rows["fps"].append(rec.fps)
-                rows["n_frames"].append(rec.n_frames)
-                rows["codes"].append(enc.codes)
-                rows["labels"].append(rec.labels.astype(np.int16))
-                if cfg.with_z_q:
-                    rows["z_q"].append(enc.z_q)
-                bar.update(rec.n_frames)
-            info = DatasetInfo(description=json.dumps(meta, sort_keys=True), features=features, license=cfg.license)
-            ds = Dataset.from_dict(rows, info=info, split=split)
-            # A fingerprint from the content, so a second export of the same checkpoint is byte-identical.
-            fp = hashlib.sha256((meta["checkpoint_sha256"] + split + str(cfg.stride) + source).encode()).hexdigest()[:16]
-            splits[split] = Dataset(ds.data, info=ds.info, split=ds.split, fingerprint=fp)
+        bar = tqdm(total=sum(r.n_frames for r in coll.records), unit="frame", desc="export", disable=not progress)
+        encode = lambda rec: encode_record(model, pipeline, rec, stride=cfg.stride,  # noqa: E731
+                                           batch_size=cfg.batch_size, device=device)
+        dd = DatasetDict({split: _split_dataset(recs, split, encode, features, meta, bar)
+                          for split, recs in coll.splits.items()})
         bar.close()
-        dd = DatasetDict(splits)
-        dd.save_to_disk(str(tmp / "dataset"))
-        (tmp / "data").mkdir()
+        dd.save_to_disk(str(tmp / DATASET_DIR))
+        (tmp / PARQUET_DIR).mkdir()
         for split, ds in dd.items():
-            ds.to_parquet(str(tmp / "data" / f"{split}-00000-of-00001.parquet"))
-        (tmp / "export.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        counts = {s: (len(ds), int(sum(ds["n_frames"]))) for s, ds in dd.items()}
-        (tmp / "README.md").write_text(_card(meta, counts, cfg.license))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            ds.to_parquet(str(tmp / PARQUET_DIR / f"{split}-00000-of-00001.parquet"))
+        meta["splits"] = {s: {"videos": len(ds), "frames": int(sum(ds["n_frames"]))} for s, ds in dd.items()}
+        meta["dataset_sha256"] = dataset_hashes(tmp / DATASET_DIR)
+        (tmp / "README.md").write_text(_card(meta, cfg.license))
+        write_json_atomic(tmp / EXPORT_META, meta)
+        if finish is not None:
+            write_json_atomic(tmp / EXPORT_META, {**meta, "finish": finish(tmp)})
     if cfg.push_to_hub:
-        push_export(final, cfg.push_to_hub, private=cfg.private)
+        push_export(cfg.output_dir, cfg.push_to_hub, private=cfg.private)
     return dd
 
 
@@ -223,14 +226,14 @@ def push_export(folder: str | Path, repo_id: str, private: bool = False, token: 
     from huggingface_hub import HfApi
     folder = Path(folder)
     try:
-        load_from_disk(str(folder / "dataset")).push_to_hub(repo_id, private=private, token=token)
+        load_from_disk(str(folder / DATASET_DIR)).push_to_hub(repo_id, private=private, token=token)
         api = HfApi(token=token)
-        for name in ("README.md", "export.json"):  # the card, and what lm.load_token_export reads
+        for name in ("README.md", EXPORT_META):  # the card, and what lm.load_token_export reads
             api.upload_file(path_or_fileobj=str(folder / name), path_in_repo=name, repo_id=repo_id,
                             repo_type="dataset")
         if (folder / "tokenizer").is_dir():
             api.upload_folder(folder_path=str(folder / "tokenizer"), path_in_repo="tokenizer", repo_id=repo_id,
                               repo_type="dataset")
     except Exception as e:  # network, auth and offline errors come from several libraries
-        raise RuntimeError(f"push to the Hub as {repo_id!r} failed ({type(e).__name__}: {e}); "
-                           f"the local export in {folder} is intact") from e
+        raise RuntimeError(f"--push_to_hub: push as {repo_id!r} failed ({type(e).__name__}: {e}) "
+                           f"(the local export in {folder} is intact; check the network and your token)") from e

@@ -9,14 +9,19 @@ trained again, so an interrupted sweep continues where it stopped.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import MODEL_FILE
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.core.layout import MODEL_DIR, MODEL_FILE
+from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.tracking import read_rows
+
 from .config import QuantizerConfig
-from .train import format_table, train_quantizer
+from .train import train_quantizer
 
 SWEEP_KEYS = ["groups", "codewords", "codewords_used_pct", "codewords_used", "codewords_used_once", "r2_px",
               "r2_model_space", "bal_acc_tree_codes"]
@@ -25,14 +30,13 @@ HEATMAPS = {"codewords_used_pct": "% of V^G used", "codewords_used": "codewords 
 
 
 @dataclass
-class SweepGrid:
-    sweep_groups: list[int] = field(default_factory=lambda: [1, 2, 4], metadata={"help": "values of G"})
-    sweep_codewords: list[int] = field(default_factory=lambda: [16, 64, 320], metadata={"help": "values of V"})
+class SweepGrid(Config):
+    sweep_groups: list[int] = option(default_factory=lambda: [1, 2, 4], ge=1, help="values of G")
+    sweep_codewords: list[int] = option(default_factory=lambda: [16, 64, 320], ge=2, help="values of V")
 
 
 def _last_validation(run_dir: Path) -> dict:
-    rows = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
-    return [r for r in rows if r["split"] != "train"][-1]
+    return [r for r in read_rows(run_dir) if r["split"] != "train"][-1]
 
 
 def sweep(base: QuantizerConfig, groups: list[int], codewords: list[int]) -> list[dict]:
@@ -41,12 +45,13 @@ def sweep(base: QuantizerConfig, groups: list[int], codewords: list[int]) -> lis
     root.mkdir(parents=True, exist_ok=True)
     bad = [g for g in groups if base.latent_dim % g]
     if bad:
-        raise ValueError(f"latent_dim {base.latent_dim} is not divisible by groups {bad}")
+        raise ConfigError("--sweep_groups", f"latent_dim {base.latent_dim} is not divisible by groups {bad}",
+                          "choose divisors of --latent_dim")
     rows = []
     for g in groups:
         for v in codewords:
             run = root / f"G{g}_V{v}"
-            if not (run / "model" / MODEL_FILE).exists():
+            if not (run / MODEL_DIR / MODEL_FILE).exists():
                 print(f"\n=== G={g} V={v} -> {run}")
                 train_quantizer(replace(base, groups=g, codewords=v, output_dir=str(run), overwrite=True,
                                         resume=False))
@@ -58,7 +63,7 @@ def sweep(base: QuantizerConfig, groups: list[int], codewords: list[int]) -> lis
 
 
 def plot_sweep(rows: list[dict], groups: list[int], codewords: list[int], path: Path) -> None:
-    from data.plots import pyplot
+    from behavior_tokens.data.plots import pyplot
     plt = pyplot()
     fig, axes = plt.subplots(1, len(HEATMAPS), figsize=(3.6 * len(HEATMAPS), 3.2))
     for ax, (key, title) in zip(axes, HEATMAPS.items(), strict=True):

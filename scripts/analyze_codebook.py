@@ -5,15 +5,7 @@
 Prints the tables and writes analysis.json, analysis.md, usage_histogram.png and usage_over_training.png.
 """
 
-from transformers import HfArgumentParser
-
-from quantize.analysis import AnalysisConfig, analysis_markdown, analyze_codebook
-
-
-def main(argv=None) -> None:
-    (cfg,) = HfArgumentParser(AnalysisConfig).parse_args_into_dataclasses(args=argv)
-    print(analysis_markdown(analyze_codebook(cfg)))
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("analyze-codebook")

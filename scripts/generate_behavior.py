@@ -7,16 +7,7 @@ Each sample is a record folder (data.load_records), an .npz of its codes and tok
 of frames above an ethogram, and a GIF.
 """
 
-from transformers import HfArgumentParser
-
-from lm.generate import GenerateConfig, generate_behavior
-
-
-def main(argv=None) -> None:
-    (cfg,) = HfArgumentParser(GenerateConfig).parse_args_into_dataclasses(args=argv)
-    for rec in generate_behavior(cfg):
-        print(f"{rec.video_id}: {rec.n_frames} frames -> {cfg.output_dir}")
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("generate")

@@ -6,15 +6,7 @@ Writes probe.json, probe.md (one row per representation: balanced accuracy, macr
 F1) and confusion.png. See lm/probes.py for the representations and caps.
 """
 
-from transformers import HfArgumentParser
-
-from lm.probes import ProbeConfig, probe, probe_table
-
-
-def main(argv=None) -> None:
-    (cfg,) = HfArgumentParser(ProbeConfig).parse_args_into_dataclasses(args=argv)
-    print(probe_table(probe(cfg)))
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("probe")

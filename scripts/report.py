@@ -3,16 +3,7 @@
     python scripts/report.py --run runs/quickstart
 """
 
-import argparse
-
-from lm.report import build_report
-
-
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--run", default="runs/quickstart", help="stage-one run folder (later stages in its sub-folders)")
-    print(f"wrote {build_report(ap.parse_args(argv).run)}")
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("report")

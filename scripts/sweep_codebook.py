@@ -7,18 +7,7 @@ Every QuantizerConfig field is a flag and applies to every cell; output_dir/G{G}
 output_dir/sweep.md, sweep.json and sweep.png the table and heatmaps. Finished cells are not retrained.
 """
 
-from transformers import HfArgumentParser
-
-from quantize import QuantizerConfig
-from quantize.sweep import SWEEP_KEYS, SweepGrid, sweep
-from quantize.train import format_table
-
-
-def main(argv=None) -> None:
-    base, grid = HfArgumentParser((QuantizerConfig, SweepGrid)).parse_args_into_dataclasses(args=argv)
-    rows = sweep(base, grid.sweep_groups, grid.sweep_codewords)
-    print(format_table(rows, SWEEP_KEYS))
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("sweep-codebook")

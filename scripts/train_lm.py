@@ -5,15 +5,7 @@ metrics.jsonl, eval.json (held-out perplexity and bits beside n-gram baselines),
 and model/ (``AutoModelForCausalLM`` / ``AutoTokenizer.from_pretrained`` load it).
 """
 
-from transformers import HfArgumentParser
-
-from lm import LMConfig, train_lm
-
-
-def main(argv=None) -> None:
-    (cfg,) = HfArgumentParser(LMConfig).parse_args_into_dataclasses(args=argv)
-    train_lm(cfg)
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("train-lm")

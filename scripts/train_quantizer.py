@@ -4,15 +4,7 @@ Every field of quantize.QuantizerConfig is a flag (``--help`` lists them); the r
 config.json, pipeline.json, metrics.jsonl, checkpoints/step_N and model/ (safetensors).
 """
 
-from transformers import HfArgumentParser
-
-from quantize import QuantizerConfig, train_quantizer
-
-
-def main(argv=None) -> None:
-    (cfg,) = HfArgumentParser(QuantizerConfig).parse_args_into_dataclasses(args=argv)
-    train_quantizer(cfg)
-
+from behavior_tokens.cli import script
 
 if __name__ == "__main__":
-    main()
+    script("train-quantizer")

@@ -5,19 +5,19 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from lm import LMConfig, TokenizerConfig, tokenizer_for_export, train_lm
-from lm.probes import ProbeConfig, probe, probe_scores
-from lm.report import build_report
-from quantize import QuantizerConfig, train_quantizer
-from quantize.analysis import AnalysisConfig, analyze_codebook
-from quantize.codebook import (
+from behavior_tokens.lm import LMConfig, TokenizerConfig, tokenizer_for_export, train_lm
+from behavior_tokens.lm.probes import ProbeConfig, probe, probe_scores
+from behavior_tokens.lm.report import build_report
+from behavior_tokens.quantize import QuantizerConfig, train_quantizer
+from behavior_tokens.quantize.analysis import AnalysisConfig, analyze_codebook
+from behavior_tokens.quantize.codebook import (
     mean_similarity,
     similarity_statistics,
     usage_histogram,
     usage_statistics,
 )
-from quantize.export import ExportConfig, export_tokens
-from quantize.sweep import sweep
+from behavior_tokens.quantize.export import ExportConfig, export_tokens
+from behavior_tokens.quantize.sweep import sweep
 
 TINY_Q = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
               svm_max_train=200, svm_max_eval=200, eval_stride=6, family="conv")
@@ -92,7 +92,7 @@ def test_probe_analysis_and_report_from_a_tiny_run(tiny_run):
 
 
 def test_report_refuses_a_non_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(ValueError, match="no config.json"):
         build_report(tmp_path)
 
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 from calms21_files import VOCAB, calms21_tree, write_json, write_npy
 
-from data import MISSING_LABEL, PoseDataError, load_pose_source, read_calms21_json, read_calms21_npy
-from data.cache import load_records
+from behavior_tokens.data import (
+    MISSING_LABEL,
+    PoseDataError,
+    load_pose_source,
+    read_calms21_json,
+    read_calms21_npy,
+)
+from behavior_tokens.data.cache import load_records
 
 
 def test_json_and_npy_readers_agree(tmp_path):

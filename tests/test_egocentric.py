@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from data import (
+from behavior_tokens.data import (
     PoseDataError,
     PosePipeline,
     align,

@@ -7,9 +7,9 @@ import pytest
 import torch
 from datasets import load_dataset, load_from_disk
 
-from data import load_pose_source, sliding_windows
-from quantize import QuantizerConfig, load_quantizer, train_quantizer
-from quantize.export import ExportConfig, encode_record, export_tokens
+from behavior_tokens.data import load_pose_source, sliding_windows
+from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
+from behavior_tokens.quantize.export import ExportConfig, encode_record, export_tokens
 
 TINY = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
             max_steps=15, checkpoint_every=15, svm_max_train=200, svm_max_eval=200, eval_stride=6)
@@ -78,13 +78,13 @@ def test_refuses_to_overwrite_and_push_offline_keeps_export(trained, tmp_path, m
     out = tmp_path / "e"
     export_tokens(ExportConfig(checkpoint=str(trained), output_dir=str(out)), progress=False)
     before = sorted(p.name for p in out.rglob("*"))
-    with pytest.raises(FileExistsError, match="already holds an export; pass --overwrite"):
+    with pytest.raises(ValueError, match=r"already holds results \(pass --overwrite"):
         export_tokens(ExportConfig(checkpoint=str(trained), output_dir=str(out)), progress=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import huggingface_hub.constants as hc
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
-    from quantize.export import push_export
-    with pytest.raises(RuntimeError, match="push to the Hub as 'me/tokens' failed .* local export in .* is intact"):
+    from behavior_tokens.quantize.export import push_export
+    with pytest.raises(RuntimeError, match="push as 'me/tokens' failed .* local export in .* is intact"):
         push_export(out, "me/tokens")
     assert sorted(p.name for p in out.rglob("*")) == before
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from data import load_records
-from lm import (
+from behavior_tokens.data import load_records
+from behavior_tokens.lm import (
     SCHEMES,
     BehaviorTokenizer,
     BlockDataset,
@@ -23,12 +23,12 @@ from lm import (
     token_stream,
     train_lm,
 )
-from lm.embeddings import frame_token_index
-from lm.evaluate import context_windows
-from lm.generate import GenerateConfig, RunLengths, generate_behavior, sample_codes
-from lm.sampling import allowed_masks, sample_tokens
-from quantize import QuantizerConfig, train_quantizer
-from quantize.export import ExportConfig, export_tokens
+from behavior_tokens.lm.embeddings import frame_token_index
+from behavior_tokens.lm.evaluate import context_windows
+from behavior_tokens.lm.generate import GenerateConfig, RunLengths, generate_behavior, sample_codes
+from behavior_tokens.lm.sampling import allowed_masks, sample_tokens
+from behavior_tokens.quantize import QuantizerConfig, train_quantizer
+from behavior_tokens.quantize.export import ExportConfig, export_tokens
 
 TINY_Q = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
               max_steps=15, checkpoint_every=15, svm_max_train=200, svm_max_eval=200, eval_stride=6)
@@ -39,7 +39,7 @@ TINY_LM = dict(n_layer=1, n_embd=32, n_head=2, block_size=32, batch_size=8, lr=1
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory):
     """A tiny quantizer's groups-scheme export of the bundled synthetic data."""
-    from lm import TokenizerConfig, tokenizer_for_export
+    from behavior_tokens.lm import TokenizerConfig, tokenizer_for_export
     root = tmp_path_factory.mktemp("lm")
     train_quantizer(QuantizerConfig(output_dir=str(root / "q"), **TINY_Q))
     export_tokens(ExportConfig(checkpoint=str(root / "q"), output_dir=str(root / "tokens")), progress=False)
@@ -99,9 +99,9 @@ def test_resume_continues_exactly(export_dir, tmp_path):
 
 
 def test_bad_lm_inputs(export_dir, tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a token export"):
+    with pytest.raises(ValueError, match="not a token export"):
         load_token_export(tmp_path)
-    with pytest.raises(ValueError, match="n_embd 30 is not divisible by n_head=4"):
+    with pytest.raises(ValueError, match="--n_embd: 30 is not divisible by --n_head 4"):
         train_lm(LMConfig(tokens=str(export_dir), output_dir=str(tmp_path / "x"), **{**TINY_LM, "n_embd": 30,
                                                                                        "n_head": 4}))
     with pytest.raises(ValueError, match="no split 'nope'"):

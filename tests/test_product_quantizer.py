@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from quantize import ProductQuantizer, kmeans
+from behavior_tokens.quantize import ProductQuantizer, kmeans
 
 
 def _pq(**kw):

@@ -9,13 +9,13 @@ import torch
 from safetensors.torch import load_file
 from sklearn.metrics import balanced_accuracy_score
 
-from quantize import (
+from behavior_tokens.core import balanced_accuracy
+from behavior_tokens.quantize import (
     BehaviorQuantizer,
     QuantizerConfig,
-    balanced_accuracy,
-    codebook_usage,
     load_quantizer,
     train_quantizer,
+    usage_statistics,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_resume_refuses_another_config_and_runs_are_not_overwritten(tmp_path):
     cfg = tiny(tmp_path, max_steps=10, checkpoint_every=10)
     train_quantizer(cfg)
     before = (Path(cfg.output_dir) / "model" / "model.safetensors").read_bytes()
-    with pytest.raises(FileExistsError, match="already holds a run; pass --resume .* or --overwrite"):
+    with pytest.raises(ValueError, match=r"--output_dir: .* already holds a run \(pass --resume .* --overwrite"):
         train_quantizer(tiny(tmp_path, max_steps=10))
     assert (Path(cfg.output_dir) / "model" / "model.safetensors").read_bytes() == before
     with pytest.raises(ValueError, match="another config: codewords=8 there, 16 now"):
@@ -79,10 +79,10 @@ def test_resume_refuses_another_config_and_runs_are_not_overwritten(tmp_path):
 
 
 @pytest.mark.parametrize("kw, err, msg", [
-    (dict(latent_dim=9, groups=2), ValueError, "latent_dim 9 is not divisible by groups=2"),
-    (dict(codewords=1), ValueError, r"codewords \(V\) must be >= 2"),
-    (dict(window=5000), ValueError, "window of 5000 frames is longer than the shortest video"),
-    (dict(eta=float("nan")), FloatingPointError, "loss is nan at step 1"),
+    (dict(latent_dim=9, groups=2), ValueError, "--latent_dim: 9 is not divisible by --groups 2"),
+    (dict(codewords=1), ValueError, r"--codewords: must be >= 2, got 1"),
+    (dict(window=5000), ValueError, "--window: a window of 5000 frames is longer than the shortest video"),
+    (dict(eta=float("nan")), ValueError, "--eta: must be a finite number, got nan"),
 ])
 def test_bad_configs(tmp_path, kw, err, msg):
     with pytest.raises(err, match=msg):
@@ -118,9 +118,9 @@ def test_balanced_accuracy_matches_sklearn():
 
 def test_codebook_usage_known_answer():
     codes = np.array([[0, 1], [0, 1], [2, 3], [4, 1]])
-    u = codebook_usage(codes, codewords=5)
-    assert u["codewords_used"] == 3 and u["codewords_used_once"] == 2
-    assert u["codewords_used_pct"] == pytest.approx(100 * 3 / 25)
+    u = usage_statistics(codes, codewords=5)
+    assert u["used"] == 3 and u["used_once"] == 2
+    assert u["used_pct"] == pytest.approx(100 * 3 / 25)
     assert u["group_codes_used"] == [3, 2]
 
 

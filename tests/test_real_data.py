@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data import PoseDataError, load_pose_source, read_boris_events, read_dlc
+from behavior_tokens.data import PoseDataError, load_pose_source, read_boris_events, read_pose_file
 
 ETHOME_COUNTS = {  # video: (frames, interact frames), from ../shared/data/SOURCES.md
     "e3v813a-20210610T120637-121213": (10080, 1112),
@@ -43,7 +43,7 @@ def test_leave_one_video_out(ethome):
 def test_other_formats_load(shared_data, rel, shape):
     if rel.endswith(".h5"):
         pytest.importorskip("tables", reason="PyTables (the 'pose' extra) reads .h5 pose files")
-    rec = read_dlc(shared_data / rel)
+    (rec,) = read_pose_file(shared_data / rel, fps=30)
     assert rec.keypoints.shape == shape
     assert np.isfinite(rec.keypoints).all() and not rec.labelled
     if "madlc" in rel or "mabe22" in rel:  # zero-likelihood / (0, 0) points were filled
@@ -53,12 +53,12 @@ def test_other_formats_load(shared_data, rel, shape):
 def test_bad_pose_and_event_files(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,c\n1,2,3\n")
-    with pytest.raises(PoseDataError, match="bad.csv: is not a DeepLabCut table"):
-        read_dlc(bad)
+    with pytest.raises(PoseDataError, match="bad.csv: is not a pose file of any known format"):
+        read_pose_file(bad, fps=30)
     ev = tmp_path / "events.csv"
     ev.write_text("Observation id,x\nTime,Media file path,FPS,Subject,Behavior,Status\n1.0,v.avi,30,a,interact,START\n")
-    from data import boris_labels
-    with pytest.raises(PoseDataError, match="events.csv: bouts never stopped"):
+    from behavior_tokens.data import boris_labels
+    with pytest.raises(PoseDataError, match="events.csv: line 3: 'interact' starts at 1.0s and never stops"):
         boris_labels(ev, 100)
     ev.write_text("nothing here\n")
     with pytest.raises(PoseDataError, match="not a BORIS event export"):
@@ -66,11 +66,11 @@ def test_bad_pose_and_event_files(tmp_path):
 
 
 def test_boris_known_answer(tmp_path):
-    from data import boris_labels
+    from behavior_tokens.data import boris_labels
     ev = tmp_path / "events.csv"
     ev.write_text("Time,Media file path,FPS,Subject,Behavior,Status\n"
                   "0.1,v,30,a,groom,START\n0.2,v,30,a,groom,STOP\n1.0,v,30,a,chase,START\n1.05,v,30,a,chase,STOP\n")
-    labels, vocab, fps = boris_labels(ev, 40)
+    labels, vocab, fps, _ = vars(boris_labels(ev, 40)).values()
     assert vocab == {"other": 0, "chase": 1, "groom": 2} and fps == 30
     assert np.flatnonzero(labels == 2).tolist() == [3, 4, 5, 6]
     assert np.flatnonzero(labels == 1).tolist() == [30, 31, 32]  # round(31.5) = 32 (banker's rounding)

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from data import PoseCollection, PoseDataError, PoseRecord, fill_missing, synthetic_video
+from behavior_tokens.data import (
+    PoseCollection,
+    PoseDataError,
+    PoseRecord,
+    fill_missing,
+    synthetic_video,
+)
 
 
 def _rec(vid, T=20, labels=None):

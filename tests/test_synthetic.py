@@ -4,7 +4,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from data import (
+from behavior_tokens.data import (
     SYNTHETIC_VOCAB,
     SyntheticConfig,
     load_pose_source,

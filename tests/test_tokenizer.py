@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
-from lm import SCHEMES, BehaviorTokenizer, TokenScheme
+from behavior_tokens.lm import SCHEMES, BehaviorTokenizer
 
 
 def _codes(rng, T, V=6):
@@ -67,4 +67,4 @@ def test_rle_and_bpe_compress_and_align_frames(data):
 
 def test_bad_scheme():
     with pytest.raises(ValueError, match="token scheme 'words'"):
-        TokenScheme("words", 2, 4)
+        BehaviorTokenizer.build([np.zeros((4, 2), dtype=int)], "words", 2, 4)

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from data import PosePipeline, WindowDataset, sliding_windows, synthetic_video, window_centers
+from behavior_tokens.data import (
+    PosePipeline,
+    WindowDataset,
+    sliding_windows,
+    synthetic_video,
+    window_centers,
+)
 
 
 def test_windows_are_views_that_line_up_with_frames():

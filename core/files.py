@@ -1,0 +1,226 @@
+"""Writing results without losing anything: atomic files, marked folders, staged replacement.
+
+- Files are written to a temporary name and renamed into place, so a crash never leaves half a file.
+- Every folder a step makes carries a marker (``.behavior-tokens.json``, its ``kind``); ``--overwrite``
+  replaces only a marked folder, and never one that is, holds or lies inside what the step reads.
+- A training run replaced with ``--overwrite`` is moved aside to ``NAME.replaced`` and deleted only
+  when the new run has finished; other steps write into a temporary sibling that is swapped in at
+  the end (:func:`staged_output`), so a failure or a kill leaves the earlier result as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import ArtifactError, ConfigError, WriteError
+from .layout import MARKER_FILE, MODEL_DIR
+
+REPLACED_SUFFIX = ".replaced"
+
+
+_WRITE_FAILURES = ("I/O error", "os error", "file write failed", "No space left")
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Report a failed write under ``path`` as a WriteError: safetensors and torch.save (accelerate's
+    checkpoints) raise their own types, not OSError, when the disk is full."""
+    from safetensors import SafetensorError
+    try:
+        yield
+    except (SafetensorError, RuntimeError) as e:
+        if not any(w in str(e) for w in _WRITE_FAILURES):
+            raise
+        raise WriteError(str(path), f"could not be written ({' '.join(str(e).split())})",
+                         "free some disk space or choose another --output_dir") from e
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: str | Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True))
+
+
+def read_json(path: str | Path, what: str = "file"):
+    """JSON of ``path``; a missing or damaged file is an ArtifactError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(str(path), f"no such {what}", "check the folder, or re-run the step that writes it") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(str(path), f"damaged {what}: not valid JSON ({e})",
+                            "re-run the step that writes it") from None
+
+
+def model_dir(folder: str | Path, required: str, what: str, fix: str) -> Path:
+    """A run's ``model/`` folder when it holds ``required``, else ``folder`` itself if it does; else an error."""
+    folder = Path(folder)
+    if (folder / MODEL_DIR / required).exists():
+        return folder / MODEL_DIR
+    if not (folder / required).exists():
+        raise ArtifactError(str(folder), f"no {required}: not {what}", fix)
+    return folder
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_marker(folder: Path, kind: str) -> None:
+    write_json_atomic(folder / MARKER_FILE, {"kind": kind})
+
+
+def marker_kind(folder: Path) -> str | None:
+    """What this project made ``folder`` as, or None when it carries no marker."""
+    try:
+        return json.loads((Path(folder) / MARKER_FILE).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _overlap(a: Path, b: Path) -> str | None:
+    a, b = a.resolve(), b.resolve()
+    if a == b:
+        return "is"
+    if b in a.parents:
+        return "lies inside"
+    if a in b.parents:
+        return "holds"
+    return None
+
+
+def check_separate(output: Path, reads: dict[str, Path], flag: str = "--output_dir") -> None:
+    """Refuse an output folder that is, holds or lies inside something the step reads (``{flag: path}``)."""
+    for what, path in reads.items():
+        if path is not None and (how := _overlap(Path(output), Path(path))):
+            raise ConfigError(flag, f"{output} {how} {what} {path}, which this step reads",
+                              "write the results to a folder of their own")
+
+
+def _replaceable(folder: Path, kind: str) -> None:
+    """Raise unless ``folder`` carries this project's marker of ``kind``."""
+    made = marker_kind(folder)
+    if made is None:
+        raise ConfigError("--overwrite", f"{folder} was not made by behavior-tokens (it has no {MARKER_FILE})",
+                          "only folders this project made are replaced: choose another --output_dir or remove "
+                          "it yourself")
+    if made != kind:
+        raise ConfigError("--overwrite", f"{folder} holds a {made}, not a {kind}", "choose another --output_dir")
+
+
+def _holds_files(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def check_run_dir(folder: str | Path, kind: str, *, resume: bool, overwrite: bool,
+                  reads: dict[str, Path] | None = None) -> None:
+    """Refuse, before anything is read or written, a run folder :func:`prepare_run_dir` could not use."""
+    folder = Path(folder)
+    check_separate(folder, reads or {})
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError("--output_dir", f"{folder} is a file", "name a folder")
+    if not _holds_files(folder):
+        return
+    if resume:
+        if marker_kind(folder) not in (None, kind):
+            raise ConfigError("--resume", f"{folder} holds a {marker_kind(folder)}, not a {kind}",
+                              "resume a run of this step")
+        return
+    if not overwrite:
+        raise ConfigError("--output_dir", f"{folder} already holds a run",
+                          "pass --resume to continue it, --overwrite to replace it, or choose another folder")
+    _replaceable(folder, kind)
+    aside = folder.with_name(folder.name + REPLACED_SUFFIX)
+    if aside.exists():
+        raise ConfigError("--overwrite", f"{aside} holds the run an interrupted --overwrite set aside",
+                          "move it back or delete it, then retry")
+
+
+def prepare_run_dir(folder: str | Path, kind: str, *, resume: bool, overwrite: bool,
+                    reads: dict[str, Path] | None = None) -> Path | None:
+    """Make ``folder`` ready for a new or resumed training run (marked ``kind``).
+
+    Returns the earlier run moved aside by ``overwrite`` (now, or by the interrupted run being resumed;
+    delete it with :func:`discard_replaced` once the new run has finished), else None. Nothing is
+    removed here.
+    """
+    folder = Path(folder)
+    check_run_dir(folder, kind, resume=resume, overwrite=overwrite, reads=reads)
+    aside = folder.with_name(folder.name + REPLACED_SUFFIX)
+    if _holds_files(folder) and not resume:
+        os.replace(folder, aside)
+    elif not (resume and aside.is_dir() and marker_kind(aside) == kind):  # resuming an interrupted overwrite
+        aside = None
+    folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, kind)
+    return aside
+
+
+def discard_replaced(aside: Path | None) -> None:
+    """Delete the run that ``prepare_run_dir`` moved aside, now that its replacement is complete."""
+    if aside is not None and aside.name.endswith(REPLACED_SUFFIX) and aside.is_dir():
+        shutil.rmtree(aside)
+
+
+def check_output(folder: str | Path, kind: str, *, overwrite: bool, reads: dict[str, Path] | None = None) -> None:
+    """Refuse, before any work, an output folder that :func:`staged_output` could not replace."""
+    folder = Path(folder)
+    check_separate(folder, reads or {})
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError("--output_dir", f"{folder} is a file", "name a folder")
+    if _holds_files(folder):
+        if not overwrite:
+            raise ConfigError("--output_dir", f"{folder} already holds results",
+                              "pass --overwrite to replace them, or choose another folder")
+        _replaceable(folder, kind)
+
+
+@contextlib.contextmanager
+def staged_output(folder: str | Path, kind: str, *, overwrite: bool, reads: dict[str, Path] | None = None
+                  ) -> Iterator[Path]:
+    """Yield a temporary sibling of ``folder`` to write into; swap it in only when the block succeeds.
+
+    On any error (or a kill) the temporary folder goes and ``folder`` stays as it was.
+    """
+    folder = Path(folder)
+    check_output(folder, kind, overwrite=overwrite, reads=reads)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+    try:
+        write_marker(tmp, kind)
+        yield tmp
+        aside = None
+        if folder.exists():
+            aside = folder.with_name(folder.name + REPLACED_SUFFIX)
+            if aside.exists():
+                _replaceable(aside, kind)
+                shutil.rmtree(aside)
+            os.replace(folder, aside)
+        os.replace(tmp, folder)
+        if aside is not None:
+            shutil.rmtree(aside)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

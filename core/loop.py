@@ -1,0 +1,194 @@
+"""The training-loop skeleton both stages run (transformers' run_clm_no_trainer.py is the model).
+
+A stage gives its model, optimizer, data and a :class:`StepSpec` (one step's losses, its
+held-out evaluation); the skeleton does the rest the same way for both: accelerate set-up and
+seeding, exact resume (batches from a sampler seeded by (seed, epoch), the batches of the epoch
+already seen skipped), gradient accumulation and clipping, the log / checkpoint / evaluate
+cadence, a stop on a non-finite loss, the progress bar. ``Accelerator`` owns device, precision
+and DDP; nothing here picks a device.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+from .checkpoint import resume_point, save_checkpoint
+from .config import RunConfig
+from .errors import ConfigError
+from .files import check_run_dir, discard_replaced, prepare_run_dir, write_json_atomic
+from .layout import CONFIG_FILE
+from .tracking import available_trackers, log_row, mean_over_processes
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """A permutation that depends only on (seed, epoch), so a resumed run sees the same batches."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+
+def epoch_loader(dataset, batch_size: int, seed: int, what: str) -> torch.utils.data.DataLoader:
+    """Batches in an order fixed by (seed, epoch). The loader has its own generator: making an iterator
+    draws a seed, which must not move the global (dropout) RNG, or a resumed run, which makes its
+    iterator later, would drift from an uninterrupted one."""
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=EpochSampler(len(dataset), seed),
+                                         drop_last=True, generator=torch.Generator().manual_seed(seed))
+    if len(loader) == 0:
+        raise ConfigError("--batch_size", f"{len(dataset)} {what} is fewer than one batch of {batch_size}",
+                          "lower --batch_size or use more data")
+    return loader
+
+
+@dataclass
+class RunSession:
+    """A training run under way: its accelerator, folder, config and resume point."""
+
+    cfg: RunConfig
+    kind: str
+    accelerator: Accelerator
+    run_dir: Path
+    reads: dict[str, Path] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    start_step: int = 0
+    replaced: Path | None = None
+
+    @property
+    def main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def open(self, files: dict[str, dict] | None = None) -> None:
+        """Make the run folder (after the data was read, so a bad source leaves an earlier run alone),
+        find the resume point and write the config (and ``files``: {name: JSON}) into it."""
+        cfg = self.cfg
+        if self.main:
+            self.replaced = prepare_run_dir(self.run_dir, self.kind, resume=cfg.resume, overwrite=cfg.overwrite,
+                                            reads=self.reads)
+        self.accelerator.wait_for_everyone()
+        self.checkpoint, self.start_step = resume_point(cfg, self.run_dir)
+        if self.start_step > cfg.max_steps:  # a model trained past max_steps would be saved as a max_steps run
+            raise ConfigError("--max_steps", f"the checkpoint to resume is at step {self.start_step}, past "
+                              f"--max_steps {cfg.max_steps}", f"pass --max_steps {self.start_step} or more")
+        if self.main:
+            cfg.save(self.run_dir / CONFIG_FILE)
+            for name, obj in (files or {}).items():
+                write_json_atomic(self.run_dir / name, obj)
+
+    def close(self, finished: bool) -> None:
+        if finished and self.main:
+            discard_replaced(self.replaced)
+        self.accelerator.end_training()
+
+
+def start_run(cfg: RunConfig, kind: str, *, grad_accum: int = 1, reads: dict[str, Path] | None = None
+              ) -> RunSession:
+    """Check the config and the output folder, set up accelerate and seed; nothing is written yet."""
+    cfg.validate()
+    run_dir = Path(cfg.output_dir)
+    reads = {k: v for k, v in (reads or {}).items() if v is not None}
+    check_run_dir(run_dir, kind, resume=cfg.resume, overwrite=cfg.overwrite, reads=reads)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=grad_accum,
+                              log_with=available_trackers(), project_dir=str(run_dir))
+    set_seed(cfg.seed)
+    return RunSession(cfg, kind, accelerator, run_dir, reads)
+
+
+@dataclass
+class StepSpec:
+    """What a stage gives the loop."""
+
+    step: Callable[[torch.nn.Module, object], dict[str, torch.Tensor]]  # (model, batch) -> losses, "loss" first
+    evaluate: Callable[[int], dict]  # held-out evaluation at a step, run on the main process
+    items: Callable[[object], int]  # windows / tokens in a batch, for the rate
+    rate_name: str  # e.g. "windows_per_s"
+    log_keys: tuple[str, ...] = ("loss",)
+    clip_norm: float | None = None
+    scheduler: object | None = None
+    eval_every: int = 0  # steps between evaluations (0: only at the end)
+    desc: str = "train"
+
+
+def train_steps(session: RunSession, model, optimizer, loader, spec: StepSpec, stop_after: int | None = None
+                ) -> tuple[int, dict]:
+    """Train from the resume point to ``max_steps`` (or ``stop_after``, as if killed after the checkpoint
+    there); returns (last step, last evaluation). The evaluation at ``max_steps`` is the caller's."""
+    acc, cfg = session.accelerator, session.cfg
+    step = session.start_step
+    end = min(cfg.max_steps, stop_after) if stop_after is not None else cfg.max_steps
+    with tqdm(total=cfg.max_steps, initial=step, disable=not acc.is_local_main_process, desc=spec.desc) as bar:
+        return _steps(session, model, optimizer, loader, spec, step, end, bar)
+
+
+def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: int, end: int, bar) -> tuple[int, dict]:
+    acc, cfg, run_dir = session.accelerator, session.cfg, session.run_dir
+    grad_accum = acc.gradient_accumulation_steps
+    batches_per_epoch = len(loader)
+    t0, seen, last_eval = time.time(), 0, {}
+    while step < end:
+        epoch, skip = divmod(step * grad_accum, batches_per_epoch)
+        # accelerate's loaders call set_epoch(their own iteration count) when iterated; a fresh
+        # skip-loader would count from 0, so both are told the epoch (and pass it to the sampler).
+        batches = acc.skip_first_batches(loader, skip) if skip else loader
+        batches.set_epoch(epoch)
+        for batch in batches:
+            model.train()
+            with acc.accumulate(model):
+                out = spec.step(model, batch)
+                loss = out["loss"]
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss is {loss.item()} at step {step + 1}; lower --lr "
+                                             f"(checkpoints so far are kept in {run_dir / 'checkpoints'})")
+                acc.backward(loss)
+                if spec.clip_norm and acc.sync_gradients:
+                    acc.clip_grad_norm_(model.parameters(), spec.clip_norm)
+                optimizer.step()
+                if spec.scheduler is not None:
+                    spec.scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+            seen += spec.items(batch) * acc.num_processes
+            if not acc.sync_gradients:
+                continue
+            step += 1
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == end:
+                logs = mean_over_processes(acc, {k: out[k] for k in spec.log_keys if k in out})
+                if spec.scheduler is not None:
+                    logs["lr"] = spec.scheduler.get_last_lr()[0]
+                logs[spec.rate_name] = seen / (time.time() - t0)
+                bar.set_postfix({k: f"{logs[k]:.4f}" for k in spec.log_keys[:2] if k in logs})
+                log_row(acc, run_dir, "train", step, logs)
+            if step % cfg.checkpoint_every == 0 or step == end:
+                save_checkpoint(acc, cfg, run_dir, step)
+            if spec.eval_every and step % spec.eval_every == 0 and step < cfg.max_steps:
+                last_eval = evaluate_on_main(session, spec, step)
+            if step >= end:
+                break
+    return step, last_eval
+
+
+def evaluate_on_main(session: RunSession, spec: StepSpec, step: int) -> dict:
+    """The stage's evaluation on the main process; every process waits for it."""
+    result = spec.evaluate(step) if session.main else {}
+    session.accelerator.wait_for_everyone()
+    return result
+
+
+def tracker_config(cfg: RunConfig) -> dict:
+    return {k: v for k, v in cfg.to_dict().items() if isinstance(v, int | float | str | bool)}

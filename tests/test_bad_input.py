@@ -1,0 +1,356 @@
+"""Bad input never costs data and never surprises (one class of bad input per section).
+
+Each case runs a command as its script does (``behavior_tokens.cli.run``) and checks: exit status
+2, exactly one line ``error: <file or flag>: ...`` on stderr, no traceback, and that nothing
+written before is lost. Labels are checked frame by frame where a file could relabel them.
+"""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from calms21_files import calms21_tree, write_json
+from pose_files import labelled_folder, write_boris, write_dlc
+
+from behavior_tokens.cli import run
+from behavior_tokens.core.cli import one_line
+from behavior_tokens.data import boris_labels, load_pose_source, read_calms21_json, synthetic_video
+from behavior_tokens.lm import LMConfig, TokenizerConfig, load_token_export, train_lm
+from behavior_tokens.lm.generate import GenerateConfig, generate_behavior
+from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
+from behavior_tokens.quantize.export import ExportConfig, export_tokens
+
+TINY = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
+            svm_max_train=100, svm_max_eval=100, tree_max_train=200, eval_stride=8, family="conv")
+TINY_FLAGS = [f"--{k}={v}" for k, v in TINY.items()] + ["--max_steps=4", "--checkpoint_every=4", "--log_every=2"]
+TINY_LM = ["--n_layer=1", "--n_embd=16", "--n_head=2", "--block_size=16", "--batch_size=4", "--max_steps=2",
+           "--eval_every=0", "--checkpoint_every=2", "--warmup_steps=0"]
+
+
+def tree_digest(folder: Path) -> str:
+    """One hash of every file's path and bytes under ``folder``."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def fails(capsys, command: str, *args, match: str) -> str:
+    """Run ``command``; assert it fails with one ``error:`` line containing ``match``; return the line."""
+    capsys.readouterr()
+    rc = run(command, [str(a) for a in args])
+    err = capsys.readouterr().err.strip()
+    lines = err.splitlines()
+    assert rc == 2, err
+    assert lines and lines[-1].startswith("error: ") and match in lines[-1], err
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A tiny quantizer run with its export (groups scheme), made once."""
+    root = tmp_path_factory.mktemp("made")
+    train_quantizer(QuantizerConfig(output_dir=str(root / "q"), max_steps=4, checkpoint_every=4, **TINY))
+    from behavior_tokens.lm.tokenizer import build_export_tokenizer
+    export_tokens(ExportConfig(checkpoint=str(root / "q"), output_dir=str(root / "q" / "tokens")), progress=False,
+                  finish=lambda f: build_export_tokenizer(f, TokenizerConfig())[1])
+    return root
+
+
+def copy_of(made: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "q"
+    shutil.copytree(made / "q", dst)
+    meta = json.loads((dst / "tokens" / "export.json").read_text())
+    meta["checkpoint"] = str(dst)
+    (dst / "tokens" / "export.json").write_text(json.dumps(meta))
+    return dst
+
+
+# ---- 1. nothing deleted that the project did not make ----------------------------------------------
+
+
+def test_delete_training_into_the_source_is_refused(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    (src / "notes.txt").write_text("my notes")
+    before = tree_digest(src)
+    fails(capsys, "train-quantizer", *TINY_FLAGS, "--source", src, "--test_videos", "vid1", "--output_dir", src,
+          "--overwrite", match=f"--output_dir: {src} is --source")
+    fails(capsys, "train-quantizer", *TINY_FLAGS, "--source", src, "--output_dir", src / "runs" / "r",
+          match="lies inside --source")
+    assert tree_digest(src) == before
+
+
+def test_delete_overwrite_of_a_folder_the_project_did_not_make_is_refused(capsys, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("chapter 1")
+    fails(capsys, "train-quantizer", *TINY_FLAGS, "--output_dir", mine, "--overwrite",
+          match="was not made by behavior-tokens")
+    assert (mine / "thesis.tex").read_text() == "chapter 1"
+
+
+def test_delete_export_over_its_own_checkpoint_is_refused(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    before = tree_digest(q)
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", q, "--overwrite", match="holds --checkpoint")
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", q / "model" / "x", match="lies inside --checkpoint")
+    fails(capsys, "probe", "--quantizer", q, "--output_dir", q, "--overwrite", match="holds --quantizer")
+    fails(capsys, "train-lm", *TINY_LM, "--tokens", q / "tokens", "--output_dir", q / "tokens", match="is --tokens")
+    assert tree_digest(q) == before
+
+
+def test_delete_failed_or_refused_export_keeps_the_old_one(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    export = q / "tokens"
+    before = tree_digest(export)
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", export, "--overwrite", "--scheme", "bogus",
+          match="--scheme: invalid choice")
+    # a source of another skeleton fails after the staging folder was made: the old export stays
+    other = tmp_path / "other.csv"
+    write_dlc(other, synthetic_video(1, 300).keypoints[:, :1], ["nose", "left_ear", "right_ear", "neck", "left_hip",
+                                                                 "right_hip", "tail_base"], ["m"])
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", export, "--overwrite", "--source", other,
+          "--fps", 30, match="--source: ")
+    assert tree_digest(export) == before
+    assert not list(q.glob("tokens.tmp-*"))
+
+
+def test_delete_interrupted_overwrite_keeps_the_earlier_run(tmp_path):
+    cfg = dict(output_dir=str(tmp_path / "run"), checkpoint_every=2, **TINY)
+    train_quantizer(QuantizerConfig(max_steps=2, **cfg))
+    weights = (tmp_path / "run" / "model" / "model.safetensors").read_bytes()
+    train_quantizer(QuantizerConfig(max_steps=4, overwrite=True, **cfg), stop_after=2)  # killed half-way
+    assert (tmp_path / "run.replaced" / "model" / "model.safetensors").read_bytes() == weights
+    train_quantizer(QuantizerConfig(max_steps=4, resume=True, **cfg))  # the new run finishes ...
+    assert not (tmp_path / "run.replaced").exists()  # ... and only then is the old one deleted
+
+
+# ---- 2. one line per error ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command, args, match", [
+    ("train-quantizer", ["--max_steps", "0"], "--max_steps: must be >= 1, got 0"),
+    ("train-quantizer", ["--batch_size", "-1"], "--batch_size: must be >= 1"),
+    ("train-quantizer", ["--lr", "0"], "--lr: must be > 0"),
+    ("train-quantizer", ["--checkpoint_every", "0"], "--checkpoint_every: must be >= 1"),
+    ("train-quantizer", ["--log_every", "0"], "--log_every: must be >= 1"),
+    ("train-quantizer", ["--stride", "0"], "--stride: must be >= 1"),
+    ("train-quantizer", ["--window", "1"], "--window: must be >= 2"),
+    ("train-quantizer", ["--eval_stride", "0"], "--eval_stride: must be >= 1"),
+    ("train-quantizer", ["--val_fraction", "1.5"], "--val_fraction: must be <= 0.9"),
+    ("train-quantizer", ["--eta", "nan"], "--eta: must be a finite number"),
+    ("train-quantizer", ["--gamma", "inf"], "--gamma: must be a finite number"),
+    ("train-quantizer", ["--foo", "1"], "error: --foo: unknown flag (and 1) (see --help)"),
+    ("train-quantizer", ["--max_steps", "abc"], "--max_steps: invalid int value: 'abc'"),
+    ("train-quantizer", ["--source", "synthetic:0"], "--source: 'synthetic:0' is not a synthetic source"),
+    ("train-quantizer", ["--source", "/no/such/place"], "/no/such/place: no such pose source"),
+    ("train-quantizer", ["--test_videos", "nope"], "--test_videos: videos ['nope'] are not in split 'train'"),
+    ("export-tokens", ["--output_dir", "x"], "the following arguments are required: --checkpoint"),
+    ("export-tokens", ["--checkpoint", "/no/such/run"], "/no/such/run: no model.safetensors"),
+    ("export-tokens", ["--checkpoint", "x", "--stride", "0"], "--stride: must be >= 1"),
+    ("train-lm", ["--grad_accum", "0"], "--grad_accum: must be >= 1"),
+    ("train-lm", ["--tokens", "/no/such/export", "--output_dir", "/tmp/x"], "--tokens: '/no/such/export' is neither"),
+    ("generate", ["--lm", "x", "--seconds", "0"], "--seconds: must be > 0"),
+    ("generate", ["--lm", "x", "--top_k", "-1"], "--top_k: must be >= 0"),
+    ("generate", ["--lm", "x", "--temperature", "0"], "--temperature: must be > 0"),
+    ("probe", ["--quantizer", "x", "--max_train", "0"], "--max_train: must be >= 10"),
+    ("analyze-codebook", ["--run", "x", "--checkpoint_stride", "0"], "--checkpoint_stride: must be >= 1"),
+    ("sweep-codebook", ["--sweep_groups", "0"], "--sweep_groups: must be >= 1"),
+    ("describe-data", ["--source", "/no/such/file.csv"], "no such pose source"),
+    ("report", ["--run", "/no/such/run"], "/no/such/run: no config.json"),
+])
+def test_oneline_bad_flags(capsys, command, args, match):
+    fails(capsys, command, *args, match=match)
+
+
+def test_oneline_os_errors(capsys, tmp_path):
+    fails(capsys, "train-quantizer", *TINY_FLAGS, "--output_dir", "/dev/null/run", match="/dev/null")
+    import errno
+    line = one_line(OSError(errno.ENOSPC, "No space left on device", "/runs/x/model.safetensors"))
+    assert line == ("error: /runs/x/model.safetensors: No space left on device (free some disk space or choose "
+                    "another --output_dir)")
+
+
+def test_oneline_disk_full_during_training(tmp_path):
+    """A file-size limit makes writes fail as a full disk does: one line, exit 2, earlier files intact."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, str(root / "scripts" / "train_quantizer.py"), *TINY_FLAGS, "--hidden_size=64",
+                          "--output_dir", str(tmp_path / "run")], capture_output=True, text=True, preexec_fn=limit)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and lines[-1].startswith("error: ") and "File too large" in lines[-1], res.stderr[-800:]
+    assert "Traceback" not in res.stderr
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["max_steps"] == 4
+
+
+def test_oneline_corrupt_files(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    pose = next((src / "dlc").glob("*.csv"))
+    pose.write_text(pose.read_text()[:300])  # truncated mid-table
+    fails(capsys, "describe-data", "--source", src, match=pose.name)
+    bad = tmp_path / "calms21_task1_train.json"
+    text = json.dumps(calms21_tree())
+    bad.write_text(text[: len(text) // 3])
+    fails(capsys, "describe-data", "--source", bad, match="calms21_task1_train.json: ")
+    binary = tmp_path / "b" / "boris"
+    labelled_folder(tmp_path / "b", n_videos=1)
+    next(binary.glob("*.csv")).write_bytes(b"\x00\xff\xfe" * 100)
+    fails(capsys, "describe-data", "--source", tmp_path / "b", match="_events.csv: ")
+
+
+# ---- 3. labels never change silently ------------------------------------------------------------------
+
+
+def _events(tmp_path, events, **kw):
+    return write_boris(tmp_path / "e.csv", events, **kw)
+
+
+def test_labels_negative_time_is_an_error_naming_the_line(tmp_path):
+    ev = _events(tmp_path, [(-2.0, "interact", "START"), (-1.0, "interact", "STOP")])
+    with pytest.raises(ValueError, match=r"e.csv: line 4: event time -2.0 is not a time >= 0 s"):
+        boris_labels(ev, 900)
+
+
+def test_labels_stop_before_start_is_an_error_naming_the_line(tmp_path):
+    ev = _events(tmp_path, [(3.0, "interact", "STOP"), (4.0, "interact", "START"), (5.0, "interact", "STOP")])
+    with pytest.raises(ValueError, match=r"e.csv: line 4: 'interact' stops at 3.0s without a start"):
+        boris_labels(ev, 900)
+    ev = _events(tmp_path, [(5.0, "interact", "START"), (4.0, "interact", "STOP")])
+    with pytest.raises(ValueError, match=r"line 5: 'interact' stops at 4.0s, before its start at 5.0s"):
+        boris_labels(ev, 900)
+
+
+def test_labels_past_the_end_are_clipped_and_counted(tmp_path):
+    ev = _events(tmp_path, [(1.0, "interact", "START"), (2.0, "interact", "STOP"), (29.0, "interact", "START"),
+                            (31.0, "interact", "STOP")])
+    lab = boris_labels(ev, 900)
+    assert np.flatnonzero(lab.labels).tolist() == list(range(30, 61)) + list(range(870, 900))
+    assert lab.clipped_frames == 31  # frames 900..930 of the second bout
+
+
+def test_labels_use_the_event_files_frame_rate(tmp_path):
+    root = labelled_folder(tmp_path / "d", n_videos=2, n_frames=750, fps=25, bouts=[(10.0, 20.0)])
+    coll = load_pose_source(root)
+    rec = coll["train"][0]
+    assert rec.fps == 25 and np.flatnonzero(rec.labels).tolist() == list(range(250, 501))
+    with pytest.raises(ValueError, match="the events are at 25 fps, --fps says 30"):
+        load_pose_source(root, fps=30)
+
+
+def test_labels_wrong_video_length_or_frame_rate_is_refused(tmp_path):
+    ev = _events(tmp_path, [(1.0, "interact", "START"), (2.0, "interact", "STOP")], total=20.0)
+    with pytest.raises(ValueError, match=r"the events are of a 20 s video, the pose holds 900 frames = 30 s at 30 fps"):
+        boris_labels(ev, 900)
+
+
+def test_labels_one_vocabulary_per_collection(tmp_path):
+    src = tmp_path / "calms"
+    src.mkdir()
+    write_json(src / "calms21_task1_train.json", calms21_tree(seed=1))
+    other = calms21_tree(n_seqs=2, seed=2, split="test")
+    for seq in other["annotator-id_0"].values():
+        seq["metadata"]["vocab"] = {"attack": 1, "investigation": 0, "mount": 2, "other": 3}
+    write_json(src / "calms21_task1_test.json", other)
+    with pytest.raises(ValueError, match=r"labels with \{'attack': \d.*\}, video .* with \{'attack': \d.* \(one collection "
+                                         "needs one label vocabulary"):
+        load_pose_source(src, cache_dir=tmp_path / "cache")
+
+
+def test_labels_frame_rate_must_be_known(capsys, tmp_path):
+    path = write_dlc(tmp_path / "vDLC_x.csv", synthetic_video(0, 90).keypoints,
+                     ["nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base"], ["a", "b"])
+    fails(capsys, "describe-data", "--source", path, match="vDLC_x.csv: the file does not state its frame rate "
+                                                           "(pass --fps")
+
+
+def test_labels_points_that_cannot_be_real_are_filled_and_counted(tmp_path):
+    tree = calms21_tree(n_seqs=1)
+    seq = tree["annotator-id_0"]["task1/train/mouse000_task1_annotator1"]
+    kp = np.asarray(seq["keypoints"])
+    kp[5, 1, 0, 2] = 1e9  # a tracker's overflow
+    scores = np.asarray(seq["scores"])
+    scores[7, 0, 4] = 0.0  # MARS: confidence 0
+    seq["keypoints"], seq["scores"] = kp.tolist(), scores.tolist()
+    rec = read_calms21_json(write_json(tmp_path / "calms21_task1_train.json", tree))[0]
+    assert rec.outlier_points == 1 and rec.filled_points == 2
+    assert abs(rec.keypoints[5, 1, 0, 2]) < 2000 and rec.keypoints[7, 0, 0, 4] != kp[7, 0, 0, 4]
+
+
+# ---- 4. artifacts are checked when loaded -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda e: (e / "tokenizer" / "tokenizer.json").write_text(
+        (e / "tokenizer" / "tokenizer.json").read_text().replace('"g0_1"', '"g0_X"')),
+     "tokenizer.json: does not match the tokenizer the export recorded"),
+    (lambda e: (e / "tokenizer" / "token_scheme.json").write_text(
+        (e / "tokenizer" / "token_scheme.json").read_text().replace('"codewords": 8', '"codewords": 9')),
+     "token_scheme.json: does not match the tokenizer the export recorded"),
+    (lambda e: next((e / "dataset" / "train").glob("*.arrow")).write_bytes(
+        next((e / "dataset" / "train").glob("*.arrow")).read_bytes()[:-40] + b"\x00" * 40), "was edited since the export"),
+    (lambda e: next((e / "dataset" / "test").glob("*.arrow")).unlink(), "is missing since the export wrote it"),
+    (lambda e: (e / "export.json").write_text("{not json"), "export.json: damaged export record"),
+])
+def test_artifact_damaged_export_is_refused(capsys, made, tmp_path, damage, match):
+    q = copy_of(made, tmp_path)
+    damage(q / "tokens")
+    fails(capsys, "train-lm", *TINY_LM, "--tokens", q / "tokens", "--output_dir", tmp_path / "lm", match=match)
+
+
+def test_artifact_damaged_or_swapped_models_are_refused(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    train_lm(LMConfig(tokens=str(q / "tokens"), output_dir=str(tmp_path / "lm"), n_layer=1, n_embd=16, n_head=2,
+                      block_size=16, batch_size=4, max_steps=2, eval_every=0, checkpoint_every=2, warmup_steps=0))
+    other = tmp_path / "other"
+    train_quantizer(QuantizerConfig(output_dir=str(other), max_steps=2, checkpoint_every=2, **{**TINY, "seed": 5}))
+    shutil.copy(other / "model" / "model.safetensors", q / "model" / "model.safetensors")
+    with pytest.raises(ValueError, match="model.safetensors: the weights are not those the tokens were made with"):
+        generate_behavior(GenerateConfig(lm=str(tmp_path / "lm"), output_dir=str(tmp_path / "s"), seconds=1))
+    weights = q / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", tmp_path / "e2", match="damaged weights file")
+    (q / "model" / "config.json").write_text("{")
+    with pytest.raises(ValueError, match="config.json: damaged config file: not valid JSON"):
+        load_quantizer(q)
+
+
+def test_artifact_resume_past_max_steps_and_overlapping_eval_are_refused(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    fails(capsys, "train-lm", *TINY_LM, "--tokens", q / "tokens", "--output_dir", tmp_path / "lm", "--eval_split",
+          "train", match="--eval_split: 'train' is also a training split")
+    run_dir = tmp_path / "r"
+    train_quantizer(QuantizerConfig(output_dir=str(run_dir), max_steps=4, checkpoint_every=4, **TINY))
+    fails(capsys, "train-quantizer", *[f for f in TINY_FLAGS if not f.startswith("--max_steps")], "--max_steps=2",
+          "--resume", "--output_dir", run_dir, match="--max_steps: the checkpoint to resume is at step 4")
+
+
+# ---- 5. splits travel ------------------------------------------------------------------------------
+
+
+def test_splits_the_validation_split_travels_to_export_lm_and_probes(tmp_path):
+    q = tmp_path / "q"
+    cfg = {**TINY, "source": "synthetic:4:1", "val_fraction": 0.25}
+    train_quantizer(QuantizerConfig(output_dir=str(q), max_steps=2, checkpoint_every=2, **cfg))
+    splits = json.loads((q / "config.json").read_text())["splits"]
+    from behavior_tokens.lm.tokenizer import build_export_tokenizer
+    dd = export_tokens(ExportConfig(checkpoint=str(q)), progress=False,
+                       finish=lambda f: build_export_tokenizer(f, TokenizerConfig())[1])
+    keys = {s: [k.split("/")[-1] for k in ks] for s, ks in splits.items()}  # keys are annotator/video
+    assert {s: list(d["video_id"]) for s, d in dd.items()} == keys and len(splits["validation"]) == 1
+    res = train_lm(LMConfig(tokens=str(q / "tokens"), n_layer=1, n_embd=16, n_head=2, block_size=16, batch_size=4,
+                            max_steps=2, eval_every=0, checkpoint_every=2, warmup_steps=0))
+    assert res["split"] == "validation" and (q / "lm" / "model").is_dir()
+    assert load_token_export(q / "tokens").meta["splits"]["validation"]["videos"] == 1
