@@ -28,7 +28,7 @@ def _train_quantizer(cfg):
     train_quantizer(cfg)
 
 
-def _export_tokens(export_cfg, tok_cfg):
+def _export_tokens(export_cfg, tok_cfg, syl_cfg):
     from behavior_tokens.lm.tokenizer import build_export_tokenizer
     from behavior_tokens.quantize.export import export_tokens
     reports = []
@@ -38,7 +38,7 @@ def _export_tokens(export_cfg, tok_cfg):
         reports.append(report)
         return report
 
-    dd = export_tokens(export_cfg, finish=tokenizer)
+    dd = export_tokens(export_cfg, finish=tokenizer, syllables=syl_cfg if export_cfg.syllables else None)
     print(dd)
     print(json.dumps({k: v for k, v in reports[0].items() if k != "sha256"}, indent=2))
     if export_cfg.push_to_hub:
@@ -75,11 +75,46 @@ def _sweep_codebook(base, grid):
 @dataclass
 class ReportConfig(Config):
     run: str = option("runs/quickstart", help="stage-one run folder (later stages in its sub-folders)")
+    html: bool = option(True, help="also write run/html/index.html, a page with every figure and movie")
 
 
 def _report(cfg):
+    from behavior_tokens.lm.html_report import build_html
     from behavior_tokens.lm.report import build_report
     print(f"wrote {build_report(cfg.run)}")
+    if cfg.html:
+        print(f"wrote {build_html(cfg.run)} (open it in a browser)")
+
+
+def _dictionary(cfg):
+    from behavior_tokens.core.tables import format_table
+    from behavior_tokens.lm.dictionary import build_dictionary
+    rows = build_dictionary(cfg)
+    print(format_table(rows, ["unit", "instances", "frames", "share_pct", "median_ms",
+                              *[k for k in (rows[0] if rows else {}) if k.startswith("x ")]]))
+
+
+def _surprisal(cfg):
+    from behavior_tokens.lm.surprisal import surprisal_markdown, surprisal_report
+    print(surprisal_markdown(surprisal_report(cfg)))
+
+
+def _search(cfg):
+    from behavior_tokens.core.tables import format_table
+    from behavior_tokens.lm.search import RESULT_KEYS, search
+    print(format_table(search(cfg), RESULT_KEYS))
+
+
+def _groups(cfg):
+    from behavior_tokens.lm.groups import compare_groups, groups_markdown
+    print(groups_markdown(compare_groups(cfg)))
+
+
+def _one(module: str, name: str):
+    def configs():
+        import importlib
+        return (getattr(importlib.import_module(module), name),)
+    return configs
 
 
 @dataclass
@@ -108,7 +143,20 @@ def _quantizer_configs():
 def _export_configs():
     from behavior_tokens.lm.tokenizer import TokenizerConfig
     from behavior_tokens.quantize.export import ExportConfig
-    return ExportConfig, TokenizerConfig
+    from behavior_tokens.quantize.syllables import SyllableConfig
+    return ExportConfig, TokenizerConfig, SyllableConfig
+
+
+def _quality_configs():
+    from behavior_tokens.lm.vocabulary import QualityConfig
+    return (QualityConfig,)
+
+
+def _quality(cfg):
+    from behavior_tokens.core.tables import format_table
+    from behavior_tokens.core.vocabulary import QUALITY_KEYS
+    from behavior_tokens.lm.vocabulary import vocabulary_table
+    print(format_table(vocabulary_table(cfg), QUALITY_KEYS))
 
 
 def _lm_configs():
@@ -147,10 +195,20 @@ COMMANDS: dict[str, Command] = {
     "train-lm": Command("train the GPT over behavior tokens", _lm_configs, _train_lm),
     "generate": Command("sample behavior from the GPT and decode it to keypoints", _generate_configs, _generate),
     "probe": Command("probe behavior labels from every representation", _probe_configs, _probe),
+    "vocabulary-quality": Command("do the units last, recur and carry behavior? every level of an export",
+                                  _quality_configs, _quality),
     "analyze-codebook": Command("codebook usage, similarity, usage over training", _analysis_configs,
                                 _analyze_codebook),
     "sweep-codebook": Command("short runs over a (G, V) grid", _sweep_configs, _sweep_codebook),
-    "report": Command("gather a run into report.md", lambda: (ReportConfig,), _report),
+    "dictionary": Command("what each unit is: counts, enrichment, grid movies, transitions, group usage",
+                          _one("behavior_tokens.lm.dictionary", "DictionaryConfig"), _dictionary),
+    "surprisal": Command("per-frame surprisal under the GPT, and injected faults it finds",
+                         _one("behavior_tokens.lm.surprisal", "SurprisalConfig"), _surprisal),
+    "search": Command("bouts matching a unit pattern or like an example bout",
+                      _one("behavior_tokens.lm.search", "SearchConfig"), _search),
+    "compare-groups": Command("which group's language each video speaks (likelihood ratios)",
+                              _one("behavior_tokens.lm.groups", "GroupsConfig"), _groups),
+    "report": Command("gather a run into report.md and html/index.html", lambda: (ReportConfig,), _report),
 }
 
 

@@ -123,12 +123,14 @@ class StepSpec:
     scheduler: object | None = None
     eval_every: int = 0  # steps between evaluations (0: only at the end)
     desc: str = "train"
+    stop: Callable[[dict], bool] | None = None  # on the main process, after an evaluation: stop early?
 
 
 def train_steps(session: RunSession, model, optimizer, loader, spec: StepSpec, stop_after: int | None = None
-                ) -> tuple[int, dict]:
+                ) -> tuple[int, dict, bool]:
     """Train from the resume point to ``max_steps`` (or ``stop_after``, as if killed after the checkpoint
-    there); returns (last step, last evaluation). The evaluation at ``max_steps`` is the caller's."""
+    there); returns (last step, last evaluation, whether ``spec.stop`` ended it early). The evaluation at
+    ``max_steps`` is the caller's."""
     acc, cfg = session.accelerator, session.cfg
     step = session.start_step
     end = min(cfg.max_steps, stop_after) if stop_after is not None else cfg.max_steps
@@ -136,7 +138,8 @@ def train_steps(session: RunSession, model, optimizer, loader, spec: StepSpec, s
         return _steps(session, model, optimizer, loader, spec, step, end, bar)
 
 
-def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: int, end: int, bar) -> tuple[int, dict]:
+def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: int, end: int, bar
+           ) -> tuple[int, dict, bool]:
     acc, cfg, run_dir = session.accelerator, session.cfg, session.run_dir
     grad_accum = acc.gradient_accumulation_steps
     batches_per_epoch = len(loader)
@@ -178,9 +181,18 @@ def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: 
                 save_checkpoint(acc, cfg, run_dir, step)
             if spec.eval_every and step % spec.eval_every == 0 and step < cfg.max_steps:
                 last_eval = evaluate_on_main(session, spec, step)
+                if spec.stop is not None and _agreed(acc, session.main and spec.stop(last_eval)):
+                    save_checkpoint(acc, cfg, run_dir, step)
+                    return step, last_eval, True
             if step >= end:
                 break
-    return step, last_eval
+    return step, last_eval, False
+
+
+def _agreed(acc, flag: bool) -> bool:
+    """The main process's decision, on every process."""
+    from accelerate.utils import broadcast_object_list
+    return bool(broadcast_object_list([flag], from_process=0)[0]) if acc.num_processes > 1 else bool(flag)
 
 
 def evaluate_on_main(session: RunSession, spec: StepSpec, step: int) -> dict:

@@ -20,6 +20,7 @@ from einops import rearrange
 
 from .errors import PoseDataError
 from .records import PoseRecord
+from .relational import relational_features
 from .skeleton import find_part
 
 
@@ -68,6 +69,9 @@ class PosePipeline:
     center_x: float = 0.0
     center_y: float = 0.0
     scale: float = 1.0
+    relational: bool = False  # append data.relational features (egomotion, inter-animal), standardised
+    relational_mean: list[float] | None = None
+    relational_std: list[float] | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("egocentric", "baseline"):
@@ -88,7 +92,19 @@ class PosePipeline:
         s2 = sum(float(((r.keypoints - mean[None, None, :, None]) ** 2).sum(dtype=np.float64)) for r in records)
         self.center_x, self.center_y = (float(v) for v in mean)
         self.scale = float(np.sqrt(s2 / (2 * n))) or 1.0
+        if self.relational:
+            rel = np.concatenate([self._relational(r.keypoints, r.bodyparts) for r in records])
+            self.relational_mean = rel.mean(0).tolist()
+            self.relational_std = (rel.std(0) + 1e-6).tolist()
         return self
+
+    @property
+    def context_frames(self) -> int:
+        """Frames before a slice its features read (the relational speeds look one frame back)."""
+        return 1 if self.relational else 0
+
+    def _relational(self, keypoints: np.ndarray, bodyparts: list[str]) -> np.ndarray:
+        return relational_features(keypoints, bodyparts, self.animal, self.anchor, self.axis_from, self.axis_to)
 
     def _parts(self, bodyparts: list[str]) -> tuple[int, int, int]:
         return (find_part(bodyparts, self.anchor), find_part(bodyparts, self.axis_from),
@@ -110,18 +126,27 @@ class PosePipeline:
         return self.features(record.keypoints, record.bodyparts)
 
     def features(self, keypoints: np.ndarray, bodyparts: list[str]) -> tuple[np.ndarray, Alignment | None]:
-        """:meth:`forward` of any run of frames (T, animals, 2, parts): every step is per frame, so
-        a slice of a video gives exactly the rows of the whole video's features."""
+        """:meth:`forward` of any run of frames (T, animals, 2, parts): every step is per frame (the
+        relational speeds also read the frame before, see ``context_frames``), so a slice of a video
+        gives exactly the rows of the whole video's features."""
         x = self.normalize(keypoints)
         alignment = None
         if self.mode == "egocentric":
             anchor, a_from, a_to = self._parts(bodyparts)
             x, alignment = align(x, animal=self.animal, anchor=anchor, axis_from=a_from, axis_to=a_to)
-        return rearrange(x, "t a c k -> t (a c k)").astype(np.float32), alignment
+        flat = rearrange(x, "t a c k -> t (a c k)")
+        if self.relational:
+            if self.relational_mean is None:
+                raise ValueError("the relational inputs are not fitted: call fit() first")
+            rel = (self._relational(keypoints, bodyparts) - np.asarray(self.relational_mean)) / np.asarray(
+                self.relational_std)
+            flat = np.concatenate([flat, rel], axis=1)
+        return flat.astype(np.float32), alignment
 
     def inverse(self, features: np.ndarray, alignment: Alignment | None, n_animals: int, n_parts: int) -> np.ndarray:
-        """Features (T, animals*2*parts) -> keypoints (T, animals, 2, parts) in pixels."""
-        x = rearrange(np.asarray(features, dtype=np.float64), "t (a c k) -> t a c k", a=n_animals, c=2, k=n_parts)
+        """Features (T, animals*2*parts [+ relational]) -> keypoints (T, animals, 2, parts) in pixels."""
+        kp = np.asarray(features, dtype=np.float64)[:, :n_animals * 2 * n_parts]
+        x = rearrange(kp, "t (a c k) -> t a c k", a=n_animals, c=2, k=n_parts)
         if self.mode == "egocentric":
             if alignment is None:
                 raise ValueError("egocentric features need their Alignment to be mapped back to pixels")

@@ -3,7 +3,8 @@
 Each kind of source is a small class registered in :data:`SOURCE_KINDS` (tried in order):
 
 - ``synthetic`` (the bundled default; ``synthetic:N`` for N videos, ``synthetic:N:M`` for N videos
-  of at most M minutes each);
+  of at most M minutes each, ``synthetic:N:M:xB`` with the second half of the videos starting attack
+  bouts B times as often: a planted difference between two groups);
 - a folder with ``dlc/`` and ``boris/`` sub-folders: pose files + BORIS labels matched by video name
   (e.g. ``../shared/data/ethome_social``); the frame rate comes from the BORIS files;
 - a folder of pose files, or one pose file, of any registered format (``data.formats``: CalMS21,
@@ -75,11 +76,17 @@ class SyntheticSource(SourceKind):
             if len(parts) > 1:
                 top = float(parts[1])
                 cfg = replace(cfg, max_minutes=top, min_minutes=min(cfg.min_minutes, top))
-            if len(parts) > 2 or cfg.n_videos < 1 or cfg.max_minutes <= 0:
+            if len(parts) > 2:
+                if not parts[2].startswith("x"):
+                    raise ValueError
+                cfg = replace(cfg, group_attack_boost=float(parts[2][1:]))
+            if len(parts) > 3 or cfg.n_videos < 1 or cfg.max_minutes <= 0 or cfg.group_attack_boost <= 0:
                 raise ValueError
         except ValueError:
             raise PoseDataError(f"{spec!r} is not a synthetic source", source="--source",
-                                fix="use 'synthetic', 'synthetic:N' or 'synthetic:N:MAX_MINUTES' with N >= 1") from None
+                                fix="use 'synthetic', 'synthetic:N', 'synthetic:N:MAX_MINUTES' with N >= 1, or "
+                                "'synthetic:N:MAX_MINUTES:xB' (the second half of the videos attacks B times as "
+                                "often)") from None
         return synthetic_collection(cfg).splits
 
 

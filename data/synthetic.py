@@ -47,15 +47,16 @@ class SyntheticConfig:
     test_fraction: float = 0.25
     jitter_px: float = 1.5
     seed: int = 0
+    group_attack_boost: float = 1.0  # the second half of the videos starts attack bouts this many times as often
 
 
 def _wrap(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def _schedule(rng: np.random.Generator, n_frames: int, mean_bout: float) -> np.ndarray:
+def _schedule(rng: np.random.Generator, n_frames: int, mean_bout: float, attack_boost: float = 1.0) -> np.ndarray:
     names = list(BOUT_PROBS)
-    p = np.array([BOUT_PROBS[n] for n in names])
+    p = np.array([BOUT_PROBS[n] * (attack_boost if n == "attack" else 1.0) for n in names])
     labels = np.empty(n_frames, dtype=np.int64)
     t, prev = 0, None
     while t < n_frames:
@@ -177,10 +178,11 @@ def _render(poses: np.ndarray, bend: np.ndarray, lengths: np.ndarray, rng: np.ra
 
 
 def synthetic_video(seed: int, n_frames: int, *, mean_bout_s: float = 4.0, jitter_px: float = 1.5,
-                    video_id: str | None = None) -> PoseRecord:
-    """One synthetic video of ``n_frames`` frames, fully determined by ``seed``."""
+                    video_id: str | None = None, attack_boost: float = 1.0) -> PoseRecord:
+    """One synthetic video of ``n_frames`` frames, fully determined by ``seed`` (and ``attack_boost``: how many
+    times as often attack bouts start, a planted difference between groups of videos)."""
     rng = np.random.default_rng(seed)
-    labels = _schedule(rng, n_frames, mean_bout_s * FPS)
+    labels = _schedule(rng, n_frames, mean_bout_s * FPS, attack_boost)
     poses, bend, lengths = _simulate(rng, labels)
     kp = _render(poses, bend, lengths, rng, jitter_px)
     return PoseRecord(
@@ -198,7 +200,8 @@ def synthetic_collection(config: SyntheticConfig | None = None) -> PoseCollectio
     seeds = rng.integers(0, 2**31 - 1, size=cfg.n_videos)
     videos = [
         synthetic_video(int(s), int(m * 60 * FPS), mean_bout_s=cfg.mean_bout_s, jitter_px=cfg.jitter_px,
-                        video_id=f"synthetic_{i:03d}")
+                        video_id=f"synthetic_{i:03d}",
+                        attack_boost=cfg.group_attack_boost if i >= cfg.n_videos // 2 else 1.0)
         for i, (s, m) in enumerate(zip(seeds, minutes, strict=True))
     ]
     n_test = max(1, round(cfg.test_fraction * cfg.n_videos)) if cfg.n_videos > 1 else 0

@@ -34,11 +34,12 @@ class WindowDataset(torch.utils.data.Dataset):
 
     Holds only per-video arrays and an index of (video, start); each item is sliced on demand. With
     ``transform`` the arrays are raw (e.g. memory-mapped keypoints) and each slice is turned into
-    features when it is read, so no per-video feature array is ever made.
+    features when it is read, so no per-video feature array is ever made; ``context`` frames before
+    the slice go to the transform too (features that look back) and are dropped from its output.
     """
 
     def __init__(self, arrays: list[np.ndarray], labels: list[np.ndarray], window: int, stride: int = 1,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None):
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None, context: int = 0):
         if len(arrays) != len(labels):
             raise ValueError("one label array per video is needed")
         short = [i for i, f in enumerate(arrays) if f.shape[0] < window]
@@ -49,6 +50,7 @@ class WindowDataset(torch.utils.data.Dataset):
         self.window = window
         self.stride = stride
         self.transform = transform
+        self.context = context  # frames before a window the transform reads (their rows are dropped)
         starts = [np.arange(0, f.shape[0] - window + 1, stride) for f in arrays]
         self.video = np.concatenate([np.full(len(s), i) for i, s in enumerate(starts)])
         self.start = np.concatenate(starts)
@@ -61,7 +63,9 @@ class WindowDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         v, s = int(self.video[i]), int(self.start[i])
-        x = self.arrays[v][s:s + self.window]
         if self.transform is not None:
-            x = self.transform(x)
+            before = min(s, self.context)
+            x = self.transform(self.arrays[v][s - before:s + self.window])[before:]
+        else:
+            x = self.arrays[v][s:s + self.window]
         return torch.from_numpy(np.ascontiguousarray(x)), int(self.labels[v][s + self.window // 2]), v

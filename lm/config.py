@@ -43,6 +43,10 @@ class LMConfig(RunConfig):
     log_every: int = option(25, ge=1)
     eval_every: int = option(200, ge=0, help="steps between held-out evaluations (0: at the end)")
     eval_tokens: int = option(0, ge=0, help="cap on held-out tokens scored (0: all)")
+    patience: int = option(0, ge=0, help="early stopping: stop after this many evaluations without a better loss "
+                           "on the early-stopping tokens (0: never); the best weights are the model saved")
+    stop_fraction: float = option(0.1, gt=0, le=0.5, help="with --patience and no validation split: the share of "
+                                  "the training stream (its end) kept apart for early stopping")
     checkpoint_every: int = option(200, ge=1)
     resume: bool = False
     overwrite: bool = option(False, help="replace the run in output_dir (only a run this project made)")

@@ -34,11 +34,14 @@ class TokenExport:
     meta: dict
     location: str
 
-    def video_codes(self, split: str) -> Iterator[np.ndarray]:
-        """The (T, G) int64 codes of each video of ``split``, read one video at a time."""
-        ds = self.dataset[split].select_columns(["codes"]).with_format("numpy")
+    def video_codes(self, split: str, column: str | None = None) -> Iterator[np.ndarray]:
+        """The units of each video of ``split`` that the tokenizer reads ((T, G) codes, or (T, 1) syllables),
+        or another ``column``, as int64, one video at a time."""
+        column = column or self.tokenizer.scheme.column
+        ds = self.dataset[split].select_columns([column]).with_format("numpy")
         for i in range(len(ds)):
-            yield np.asarray(ds[i]["codes"], dtype=np.int64)
+            x = np.asarray(ds[i][column], dtype=np.int64)
+            yield x.reshape(len(x), -1)
 
     @property
     def fps(self) -> float:

@@ -38,8 +38,7 @@ def token_hidden_states(model, ids: np.ndarray, batch_size: int = 16) -> np.ndar
 
 def frame_token_index(tokenizer: BehaviorTokenizer, durations: np.ndarray, n_frames: int) -> np.ndarray:
     """For each frame, the index of the last token starting at or before it, (n_frames,)."""
-    starts = tokenizer.frame_of_token(durations)
-    return np.searchsorted(starts, np.arange(n_frames), side="right") - 1
+    return tokenizer.token_of_frame(durations, n_frames)
 
 
 def frame_embeddings(model, tokenizer: BehaviorTokenizer, codes: np.ndarray, layers: list[int] | None = None,

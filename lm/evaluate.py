@@ -17,7 +17,7 @@ import torch
 from .data import TokenStream
 from .ngram import NGramLM
 
-BASELINE_ORDERS = {"unigram": 1, "bigram": 2, "trigram": 3}
+BASELINE_ORDERS = {"unigram": 1, "bigram": 2, "trigram": 3, "4-gram": 4, "5-gram": 5}
 
 
 def context_windows(n: int, block_size: int, first: int = 1) -> list[tuple[int, int]]:
@@ -75,15 +75,22 @@ def nll_metrics(nll: np.ndarray, stream: TokenStream, fps: float) -> dict[str, f
 
 
 def baseline_metrics(train: TokenStream, held: TokenStream, vocab_size: int, fps: float) -> dict[str, dict]:
-    """Unigram (add-one), bigram and trigram (Kneser-Ney) fitted on ``train``, scored on ``held``."""
+    """Unigram (add-one) and 2- to 5-gram (interpolated Kneser-Ney) fitted on ``train``, scored on ``held``."""
     return {name: nll_metrics(NGramLM(order, vocab_size).fit(train.ids).nll(held.ids), held, fps)
             for name, order in BASELINE_ORDERS.items()}
 
 
 def comparison_rows(gpt: dict, baselines: dict[str, dict]) -> list[dict]:
-    """Rows of a table: the GPT then each baseline, with how far the GPT is below it (bits/token)."""
+    """Rows of a table: the GPT then each baseline, with how far the GPT is below it (bits per token, and
+    % of the baseline's bits per second)."""
     rows = [{"model": "gpt", **gpt}]
     for name in sorted(baselines, key=lambda n: BASELINE_ORDERS.get(n, 99)):
         m = baselines[name]
-        rows.append({"model": name, **m, "gpt_gain_bits_per_token": m["bits_per_token"] - gpt["bits_per_token"]})
+        rows.append({"model": name, **m, "gpt_gain_bits_per_token": m["bits_per_token"] - gpt["bits_per_token"],
+                     "gpt_gain_pct": 100.0 * (1 - gpt["bits_per_second"] / m["bits_per_second"])})
     return rows
+
+
+def best_baseline(baselines: dict[str, dict]) -> str:
+    """The n-gram with the fewest held-out bits."""
+    return min(baselines, key=lambda n: baselines[n]["bits_per_second"])

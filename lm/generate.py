@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +26,13 @@ from behavior_tokens.core.layout import EXPORT_META, LM_CONFIG_FILE, RunLayout
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.quantize import load_quantizer
+from behavior_tokens.quantize.data import run_collection
 from behavior_tokens.quantize.decode import decode_record
 from behavior_tokens.quantize.saving import run_root
 
 from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
+from .generation_eval import evaluate_generation
 from .sampling import sample_tokens
 from .tokenizer import BehaviorTokenizer
 
@@ -51,6 +53,8 @@ class GenerateConfig(Config):
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
     seed: int = option(0, ge=0)
     gif: bool = True
+    evaluate: bool = option(True, help="compare the samples with held-out videos (lm/generation_eval.py): "
+                            "intruder speed, behavior frequencies, real-vs-generated AUC")
     overwrite: bool = option(False, help="replace samples in output_dir (only ones this project made)")
 
 
@@ -88,19 +92,49 @@ class RunLengths:
         return np.array([rng.choice(self.seen.get(i, self.all)) for i in ids.tolist()], dtype=np.int64)
 
 
+class SyllableInstances:
+    """Every run of each syllable in an export's training videos, with its codes: a sampled syllable of d
+    frames is rendered as the codes of a training run of it (one of the ``nearest`` closest in length,
+    drawn at random), stretched or cut to d frames."""
+
+    def __init__(self, export: TokenExport, split: str = "train", nearest: int = 3):
+        self.codes = list(export.video_codes(split, "codes"))
+        self.runs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # syllable -> (video, start, length)
+        for v, units in enumerate(export.video_codes(split, "syllables")):
+            units = units[:, 0]
+            edges = np.flatnonzero(units[1:] != units[:-1]) + 1
+            starts = np.concatenate([[0], edges])
+            for s, n in zip(starts.tolist(), np.diff(np.concatenate([starts, [len(units)]])).tolist(), strict=True):
+                self.runs[int(units[s])].append((v, s, n))
+        self.nearest = nearest
+
+    def __call__(self, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Syllables (T,) -> codes (T, G)."""
+        out = []
+        edges = np.flatnonzero(units[1:] != units[:-1]) + 1
+        starts = np.concatenate([[0], edges])
+        for s, n in zip(starts.tolist(), np.diff(np.concatenate([starts, [len(units)]])).tolist(), strict=True):
+            runs = self.runs[int(units[s])]
+            lengths = np.array([r[2] for r in runs])
+            close = np.argsort(np.abs(lengths - n))[:self.nearest]
+            v, start, length = runs[int(rng.choice(close))]
+            idx = start + np.minimum((np.arange(n) * length) // n, length - 1)
+            out.append(self.codes[v][idx])
+        return np.concatenate(out)
+
+
 def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, *,
                  tokens_per_frame: float, run_lengths: RunLengths | None, temperature: float, top_k: int,
                  seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n_frames`` frames of codes after ``prompt_codes`` (T0, G); returns (codes, sampled ids)."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    per_frame = tokenizer.scheme.tokens_per_frame_fixed
+    period = tokenizer.scheme.period
     prompt_ids = tokenizer.encode(prompt_codes)[0] if len(prompt_codes) else np.zeros(0, dtype=np.int64)
     new_ids, new_codes, frames = np.zeros(0, dtype=np.int64), [], 0
     while frames < n_frames:
         n = max(1, math.ceil((n_frames - frames) * tokens_per_frame))
-        if per_frame:
-            n = per_frame * math.ceil(n / per_frame)  # whole frames
+        n = period * math.ceil(n / period)  # whole steps (frames, or syllables with their durations)
         ids = sample_tokens(model, tokenizer, np.concatenate([prompt_ids, new_ids]), n, temperature=temperature,
                             top_k=top_k, generator=g)
         durations = tokenizer.scheme.token_frames(tokenizer, ids)
@@ -139,7 +173,11 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     pick = names.index(cfg.prompt_video) if cfg.prompt_video else 0
     n_prompt = int(round(cfg.prompt_seconds * fps))
     real_codes = np.asarray(rows[pick]["codes"], dtype=np.int64)[:n_prompt]
+    real_units = np.asarray(rows[pick][tok.scheme.column], dtype=np.int64).reshape(len(rows[pick]["labels"]), -1)
+    real_units = real_units[:n_prompt]
     real_labels = np.asarray(rows[pick]["labels"], dtype=np.int64)[:n_prompt]
+    # A syllable stands for many code sequences: each sampled one is rendered as a real instance of it.
+    render = SyllableInstances(export) if tok.scheme.column == "syllables" else None
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):
@@ -150,17 +188,31 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     write_json_atomic(out / "generate_config.json", asdict(cfg))
     records = []
     for i in range(cfg.samples):
-        codes, ids = sample_codes(model, tok, real_codes, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
+        units, ids = sample_codes(model, tok, real_units, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
                                   run_lengths=run_lengths, temperature=cfg.temperature, top_k=cfg.top_k,
                                   seed=cfg.seed + i)
+        codes = units if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
         all_codes = np.concatenate([real_codes, codes])
         labels = np.concatenate([real_labels, np.full(len(codes), MISSING_LABEL, dtype=np.int64)])
         name = f"sample_{i:03d}"
         rec = decode_record(quantizer, pipeline, all_codes, f"{name} ({names[pick]} + {cfg.seconds:g} s)", labels)
         save_records([rec], out / name)
-        np.savez(out / f"{name}.npz", codes=all_codes, sampled_ids=ids, prompt_frames=len(real_codes))
+        np.savez(out / f"{name}.npz", codes=all_codes, units=np.concatenate([real_units, units]), sampled_ids=ids,
+                 prompt_frames=len(real_codes))
         plot_sample(rec, out / f"{name}.png", codes=all_codes, prompt_frames=len(real_codes))
         if cfg.gif:
             animate(rec, out / f"{name}.gif", max_frames=150, step=max(1, rec.n_frames // 150))
         records.append(rec)
+    if cfg.evaluate:
+        write_json_atomic(out / "generation_eval.json", _evaluate(records, n_prompt, quantizer, pipeline, cfg.seed))
     return records
+
+
+def _evaluate(records: list[PoseRecord], n_prompt: int, quantizer, pipeline, seed: int) -> dict:
+    """The generated part of each sample against the run's own held-out and training videos."""
+    coll, held = run_collection(quantizer.cfg)
+    sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
+               for r in records]
+    result = evaluate_generation(sampled, coll[held], coll["train"], pipeline, coll.vocab, seed)
+    result["held_out_split"] = held
+    return result

@@ -10,6 +10,9 @@ those). Representations:
 - ``egocentric keypoints``: the pipeline's per-frame features, logistic regression;
 - ``SVM z_e`` / ``SVM z_q``: the quantizer's latent before / after quantization;
 - ``tree codewords``: a decision tree on the G codewords (one-hot), the research's tree;
+- ``lookup G-tuples`` / ``lookup syllables``: each unit's class-balanced majority training label (one
+  categorical feature per frame; core.vocabulary), on the frame's G-tuple or its syllable (the export's
+  syllable level, when it has one);
 - ``GPT layer k``: logistic regression on the GPT's per-frame hidden states (lm.embeddings).
 
 Scores: balanced accuracy (mean of the row-normalised confusion diagonal), macro F1, per-class
@@ -36,11 +39,13 @@ from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import file_sha256, staged_output, write_json_atomic
 from behavior_tokens.core.layout import MODEL_FILE, RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.vocabulary import Lookup, tuple_units
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, social_features
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
-from behavior_tokens.quantize.export import encode_record
+from behavior_tokens.quantize.export import encode_record, syllable_features
 from behavior_tokens.quantize.saving import model_folder, run_root
+from behavior_tokens.quantize.syllables import SYLLABLE_DIR, SyllableModel
 
 from .embeddings import frame_embeddings
 from .generate import load_lm
@@ -54,6 +59,8 @@ class ProbeConfig(Config):
     quantizer: str = option(help="stage-one run folder")
     output_dir: str = option("", help="where probe.json, probe.md and confusion.png go (default: RUN/probe)")
     lm: str = option("", help="train_lm run folder: adds probes on GPT embeddings")
+    tokens: str = option("", help="token export whose syllable level is probed too (default: the run's tokens/, "
+                         "when it has one)")
     source: str = option("", help="pose source; default: the quantizer's, split as it was")
     test_videos: list[str] = option(default_factory=list, help="held-out videos of --source")
     context: int = option(15, ge=1, help="frames of temporal context of the hand features")
@@ -62,6 +69,18 @@ class ProbeConfig(Config):
     eval_stride: int = option(1, ge=1, help="score every s-th held-out frame")
     seed: int = option(0, ge=0)
     overwrite: bool = option(False, help="replace probes in output_dir (only ones this project made)")
+
+
+class LookupClassifier:
+    """sklearn-style wrapper of core.vocabulary.Lookup: one categorical column in, each unit's class-balanced
+    majority label out."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LookupClassifier:
+        self.lookup = Lookup.fit(np.asarray(x)[:, 0], y)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.lookup.predict(np.asarray(x)[:, 0])
 
 
 def probe_scores(y_true: np.ndarray, y_pred: np.ndarray, vocab: dict[str, int]) -> dict:
@@ -86,8 +105,8 @@ class Representations:
     labels: np.ndarray
 
 
-def frame_representations(records: list[PoseRecord], model, pipeline, cfg: ProbeConfig, lm=None
-                          ) -> Representations:
+def frame_representations(records: list[PoseRecord], model, pipeline, cfg: ProbeConfig, lm=None,
+                          syllables: SyllableModel | None = None) -> Representations:
     """Every representation of every labelled frame of ``records``."""
     parts: dict[str, list[np.ndarray]] = {}
     labels = []
@@ -95,10 +114,16 @@ def frame_representations(records: list[PoseRecord], model, pipeline, cfg: Probe
         keep = rec.labels != MISSING_LABEL
         enc = encode_record(model, pipeline, rec)
         reps = {"hand features": social_features(rec, cfg.context), "egocentric keypoints": pipeline.forward(rec)[0],
-                "SVM z_e": enc.z_e, "SVM z_q": enc.z_q, "tree codewords": enc.codes}
+                "SVM z_e": enc.z_e, "SVM z_q": enc.z_q, "tree codewords": enc.codes,
+                "lookup G-tuples": tuple_units(enc.codes, max(model.cfg.codewords, model.cfg.coarse_codewords))[:, None]}
+        units = {"codes": enc.codes.astype(np.int64)}
+        if syllables is not None:
+            (feats,) = syllable_features([enc], [rec], syllables.cfg)
+            units["syllables"] = syllables.assign(feats)[:, None]
+            reps["lookup syllables"] = units["syllables"]
         if lm is not None:
             gpt, tok = lm
-            hidden = frame_embeddings(gpt, tok, enc.codes.astype(np.int64))  # (layers+1, T, E)
+            hidden = frame_embeddings(gpt, tok, units[tok.scheme.column])  # (layers+1, T, E)
             reps.update({f"GPT layer {k}": h for k, h in enumerate(hidden)})
         for name, x in reps.items():
             parts.setdefault(name, []).append(np.asarray(x)[keep])
@@ -111,6 +136,8 @@ def _classifier(name: str, seed: int):
         return svm_classifier(seed)
     if name == "tree codewords":
         return categorical_tree(seed)
+    if name.startswith("lookup"):
+        return LookupClassifier()
     return logistic_probe(seed)
 
 
@@ -124,7 +151,8 @@ def run_probes(train: Representations, held: Representations, vocab: dict[str, i
     y_test = held.labels[test]
     results = []
     for name, x in tqdm(train.features.items(), desc="probes", leave=False):
-        rows = svm_pick if name.startswith("SVM") else pick
+        # a lookup is a count per unit: it takes every training frame, as the vocabulary quality does
+        rows = svm_pick if name.startswith("SVM") else (np.arange(n) if name.startswith("lookup") else pick)
         clf = _classifier(name, cfg.seed).fit(x[rows], train.labels[rows])
         pred = clf.predict(held.features[name][test])
         results.append({"representation": name, "features": int(x.shape[1]), "train_frames": int(len(rows)),
@@ -168,6 +196,8 @@ def probe(cfg: ProbeConfig) -> list[dict]:
     """Run every probe as ``cfg`` says and write probe.json, probe.md and confusion.png."""
     cfg.validate()
     model, pipeline = load_quantizer(cfg.quantizer)
+    tokens = Path(cfg.tokens) if cfg.tokens else RunLayout(run_root(cfg.quantizer)).tokens
+    syllables = SyllableModel.load(tokens / SYLLABLE_DIR) if (tokens / SYLLABLE_DIR).is_dir() else None
     lm = None
     if cfg.lm:
         gpt, tok, _, meta = load_lm(cfg.lm)
@@ -178,14 +208,14 @@ def probe(cfg: ProbeConfig) -> list[dict]:
     out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(cfg.quantizer)).probe
     with staged_output(out_dir, PROBE_KIND, overwrite=cfg.overwrite, reads={"--quantizer": model_folder(cfg.quantizer)}
                        ) as out:
-        return _probe(cfg, model, pipeline, lm, out)
+        return _probe(cfg, model, pipeline, lm, syllables, out)
 
 
-def _probe(cfg: ProbeConfig, model, pipeline, lm, out: Path) -> list[dict]:
+def _probe(cfg: ProbeConfig, model, pipeline, lm, syllables, out: Path) -> list[dict]:
     coll, held_split = run_collection(model.cfg, cfg.source, cfg.test_videos)
     write_json_atomic(out / "probe_config.json", asdict(cfg))
-    train = frame_representations(coll["train"], model, pipeline, cfg, lm)
-    held = frame_representations(coll[held_split], model, pipeline, cfg, lm)
+    train = frame_representations(coll["train"], model, pipeline, cfg, lm, syllables)
+    held = frame_representations(coll[held_split], model, pipeline, cfg, lm, syllables)
     if len(np.unique(train.labels)) < 2 or len(held.labels) == 0:
         raise ArtifactError(cfg.source or model.cfg.source, "probes need labelled frames of at least two behaviors "
                             "in train and some in the held-out split", "probe a labelled source")

@@ -119,10 +119,35 @@ def _codebook(layout: RunLayout) -> list[str]:
             *(f"![{p.stem}]({cb.name}/{p.name})\n" for p in sorted(cb.glob("*.png")))]
 
 
+def _vocabulary(layout: RunLayout) -> list[str]:
+    quality = layout.vocabulary / "quality.md"
+    if not quality.exists():
+        return [_missing("vocabulary quality", f"python scripts/vocabulary_quality.py --tokens {layout.tokens}")]
+    return [quality.read_text().replace("## ", "### ")]
+
+
+def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
+    """(checks, behavior frequencies) of a generation_eval.json, as table rows."""
+    speed = ev["intruder_speed_px"]
+    checks = [{"check": "intruder speed, median px/frame", "real": speed["real"], "generated": speed["generated"],
+               "generated / real": speed["ratio"]},
+              {"check": "real vs generated 1 s windows, AUC", "generated": ev["real_vs_generated_auc"]
+               if ev["real_vs_generated_auc"] is not None else "too few windows"}]
+    freqs = [{"behavior": b, **v} for b, v in ev.get("behavior_frequencies", {}).items()]
+    return checks, freqs
+
+
 def _samples(layout: RunLayout) -> list[str]:
     samples = sorted(layout.samples.glob("*.png"))
-    return [f"![{p.stem}]({layout.samples.name}/{p.name})\n" for p in samples] or [
+    out = [f"![{p.stem}]({layout.samples.name}/{p.name})\n" for p in samples] or [
         _missing("samples", f"python scripts/generate_behavior.py --lm {layout.lm} --output_dir {layout.samples}")]
+    if (layout.samples / "generation_eval.json").exists():
+        checks, freqs = generation_rows(read_json(layout.samples / "generation_eval.json", "generation checks"))
+        out.append(format_table(checks, ["check", "real", "generated", "generated / real"]) + "\n")
+        if freqs:
+            out.append("Share of frames per behavior (one probe, trained on real frames, labels both):\n\n"
+                       + format_table(freqs, ["behavior", "real", "generated", "relative_difference"]) + "\n")
+    return out
 
 
 def build_report(run: str | Path) -> Path:
@@ -132,8 +157,8 @@ def build_report(run: str | Path) -> Path:
         raise ArtifactError(str(layout.root), f"no {CONFIG_FILE}: not a stage-one run folder",
                             "name a folder scripts/train_quantizer.py wrote")
     out = _stage_one(layout, read_json(layout.config, "run config"))
-    for title, section in (("Token export", _export), ("GPT", _gpt), ("Probes", _probes), ("Codebook", _codebook),
-                           ("Generated behavior", _samples)):
+    for title, section in (("Token export", _export), ("Vocabulary quality", _vocabulary), ("GPT", _gpt),
+                           ("Probes", _probes), ("Codebook", _codebook), ("Generated behavior", _samples)):
         out += [f"## {title}\n", *section(layout)]
     layout.report.write_text("\n".join(out))
     return layout.report

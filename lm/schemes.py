@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
-from behavior_tokens.core.errors import ArtifactError
+from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.registry import Registry
 
 if TYPE_CHECKING:
@@ -73,12 +73,14 @@ class TokenScheme:
     """What every scheme records (saved as ``token_scheme.json``) and does."""
 
     name: ClassVar[str]
+    column: ClassVar[str] = "codes"  # the export column the scheme reads: (T, G) codes, or (T,) syllables
+    default_max_frames: ClassVar[int] = 16  # max_token_frames when the tokenizer config leaves it at 0
     drops_unseen: ClassVar[bool] = True  # tuples seen < min_count times in training become <unk>
     fixes_durations: ClassVar[bool] = True  # a token alone says how many frames it stands for
     groups: int
     codewords: int
     min_count: int = 1
-    max_token_frames: int = 16  # bpe: longest run of frames one token may span
+    max_token_frames: int = 16  # bpe, syllables: the most frames one token may span
     train_unk_rate: float = 0.0  # fraction of training frames whose tuple is <unk>
     options: dict = field(default_factory=dict)  # what a scheme learns beyond its vocabulary
 
@@ -110,10 +112,20 @@ class TokenScheme:
         """Frames each token stands for where the token alone fixes it; None where they must be drawn."""
         return np.ones(len(ids), dtype=np.int64)
 
+    def frame_units(self, tok: BehaviorTokenizer, ids: np.ndarray, durations: np.ndarray, n_frames: int) -> np.ndarray:
+        """The unit each frame is under this scheme (vocabulary quality): the id of the token covering it."""
+        return ids[tok.token_of_frame(durations, n_frames)]
+
     @property
-    def tokens_per_frame_fixed(self) -> int | None:
-        """Tokens per frame where every frame takes the same number (sampling rounds to whole frames)."""
-        return None
+    def period(self) -> int:
+        """Tokens per step (a frame, or a syllable and its duration): sampling draws whole steps and the
+        sampling masks repeat with this period."""
+        return 1
+
+    @classmethod
+    def sizes(cls, meta: dict) -> tuple[int, int]:
+        """(columns G, values V) of the units this scheme reads from an export with record ``meta``."""
+        return meta["groups"], meta["codewords"]
 
     def to_dict(self) -> dict:
         return {"scheme": self.name, **asdict(self)}
@@ -159,8 +171,15 @@ class GroupsScheme(TokenScheme):
     def token_frames(self, tok, ids):
         return np.full(len(ids), 1.0 / self.groups)
 
+    def frame_units(self, tok, ids, durations, n_frames):
+        """A frame's G tokens, as one int."""
+        units = np.zeros(n_frames, dtype=np.int64)
+        for g in range(self.groups):
+            units = units * len(tok) + ids[g::self.groups]
+        return units
+
     @property
-    def tokens_per_frame_fixed(self):
+    def period(self):
         return self.groups
 
 
@@ -223,11 +242,83 @@ class BPEScheme(TokenScheme):
         return np.array([len(tok.token(i)) for i in ids.tolist()], dtype=np.int64)
 
 
+@register_scheme("syllables")
+class SyllableScheme(TokenScheme):
+    """The syllable level (the export's ``syllables`` column, T ints) as a syllable token then a duration
+    token per run: ``s17 d12`` is syllable 17 for 12 frames. Runs longer than ``max_token_frames`` are cut
+    into several, so every duration has its token and time is restored exactly."""
+
+    column = "syllables"
+    drops_unseen = False
+    default_max_frames = 90
+
+    @classmethod
+    def sizes(cls, meta):
+        if "syllables" not in meta:
+            raise ConfigError("--scheme", "the export has no syllable level", "export with --syllables true")
+        return 1, meta["syllables"]["units"]
+
+    def build(self, train_codes, kept, vocab_size):
+        return _word_level([f"s{u}" for u in range(self.codewords)] + [f"d{n}" for n in range(1, self.max_token_frames + 1)])
+
+    def _runs(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        units = np.asarray(codes).reshape(-1)
+        edges = np.flatnonzero(units[1:] != units[:-1]) + 1
+        starts = np.concatenate([[0], edges])
+        lengths = np.diff(np.concatenate([starts, [len(units)]]))
+        pieces = -(-lengths // self.max_token_frames)  # runs cut into pieces of at most max_token_frames
+        values = np.repeat(units[starts], pieces)
+        durations = np.concatenate([[self.max_token_frames] * (p - 1) + [n - self.max_token_frames * (p - 1)]
+                                    for n, p in zip(lengths.tolist(), pieces.tolist(), strict=True)]) if len(units) else []
+        return values, np.asarray(durations, dtype=np.int64)
+
+    def text(self, codes):
+        values, durations = self._runs(codes)
+        return " ".join(f"s{u} d{d}" for u, d in zip(values.tolist(), durations.tolist(), strict=True)), None
+
+    def durations(self, enc, text_durations):
+        return self._token_frames_of([enc.tokens[i] for i in range(len(enc.ids))])
+
+    def _token_frames_of(self, tokens: list[str]) -> np.ndarray:
+        return np.array([int(t[1:]) if t.startswith("d") else 0 for t in tokens], dtype=np.int64)
+
+    def decode(self, tok, ids, durations):
+        units, frames, pending = [], [], None
+        for i in ids.tolist():
+            token = tok.token(i) if i != tok.unk_id else "<unk>"
+            if token.startswith("s"):
+                pending = int(token[1:])
+            elif token.startswith("d") and pending is not None:
+                units.append(pending)
+                frames.append(int(token[1:]))
+                pending = None
+        return np.repeat(np.asarray(units, dtype=np.int64), frames).reshape(-1, 1)
+
+    def allowed_masks(self, tok):
+        masks = torch.zeros(2, len(tok), dtype=torch.bool)
+        for token, i in tok.vocab.items():
+            if i not in tok.special_ids:
+                masks[0 if token.startswith("s") else 1, i] = True
+        return masks
+
+    def token_frames(self, tok, ids):
+        return self._token_frames_of([tok.token(i) for i in ids.tolist()])
+
+    def frame_units(self, tok, ids, durations, n_frames):
+        """A frame's syllable token (its duration token follows it)."""
+        return np.repeat(ids[0::2], np.asarray(durations)[1::2])[:n_frames]
+
+    @property
+    def period(self):
+        return 2
+
+
 SchemeName = SCHEMES.choices()  # what --scheme accepts: the registered names
 
 
-def scheme_for(name: str, groups: int, codewords: int, **kwargs) -> TokenScheme:
-    return SCHEMES.lookup(name)(groups, codewords, **kwargs)
+def scheme_for(name: str, groups: int, codewords: int, max_token_frames: int = 0, **kwargs) -> TokenScheme:
+    cls = SCHEMES.lookup(name)
+    return cls(groups, codewords, max_token_frames=max_token_frames or cls.default_max_frames, **kwargs)
 
 
 def kept_tuples(train_codes: list[np.ndarray], min_count: int) -> tuple[list[str], float]:

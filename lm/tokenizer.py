@@ -20,7 +20,7 @@ from behavior_tokens.core.errors import ArtifactError
 from behavior_tokens.core.files import file_sha256, read_json, write_json_atomic
 from behavior_tokens.core.layout import DATASET_DIR, EXPORT_META, TOKENIZER_DIR, TOKENIZER_REPORT
 
-from .schemes import SPECIAL_TOKENS, SchemeName, TokenScheme, kept_tuples, scheme_for
+from .schemes import SCHEMES, SPECIAL_TOKENS, SchemeName, TokenScheme, kept_tuples, scheme_for
 
 SCHEME_FILE = "token_scheme.json"
 TOKENIZER_FILES = ("tokenizer.json", SCHEME_FILE)  # what decides ids: hashed at export, checked when loaded
@@ -39,7 +39,7 @@ class BehaviorTokenizer:
 
     @classmethod
     def build(cls, train_codes: list[np.ndarray], scheme: str, groups: int, codewords: int, min_count: int = 1,
-              bpe_vocab_size: int = 4096, max_token_frames: int = 16) -> BehaviorTokenizer:
+              bpe_vocab_size: int = 4096, max_token_frames: int = 0) -> BehaviorTokenizer:
         """Learn the vocabulary of ``scheme`` from training codes (a list of (T, G) arrays)."""
         spec = scheme_for(scheme, groups, codewords, min_count=min_count, max_token_frames=max_token_frames)
         kept, unk_rate = kept_tuples(train_codes, min_count)
@@ -67,6 +67,10 @@ class BehaviorTokenizer:
         """For each token, the frame it starts in: (N,) ints, to align per-token outputs with frames."""
         starts = np.concatenate([[0.0], np.cumsum(np.asarray(durations, dtype=np.float64))[:-1]])
         return np.floor(starts + 1e-9).astype(np.int64)
+
+    def token_of_frame(self, durations: np.ndarray, n_frames: int) -> np.ndarray:
+        """For each frame, the index of the last token starting at or before it, (n_frames,)."""
+        return np.searchsorted(self.frame_of_token(durations), np.arange(n_frames), side="right") - 1
 
     def unk_rate(self, codes: np.ndarray) -> float:
         """Fraction of frames of ``codes`` that encode to <unk>."""
@@ -106,7 +110,8 @@ class TokenizerConfig(Config):
     scheme: SchemeName = option("groups", help="how codes become tokens")
     min_count: int = option(1, ge=1, help="combined/rle/bpe: tuples seen fewer times in train become <unk>")
     bpe_vocab_size: int = option(4096, ge=1, help="bpe: merges learned beyond the tuples")
-    max_token_frames: int = option(16, ge=1, help="bpe: longest run of frames one token may span")
+    max_token_frames: int = option(0, ge=0, help="bpe, syllables: the most frames one token may span (0: the "
+                                   "scheme's default, bpe 16, syllables 90)")
 
 
 def build_export_tokenizer(export_dir: str | Path, cfg: TokenizerConfig, folder: str | Path | None = None,
@@ -123,9 +128,11 @@ def build_export_tokenizer(export_dir: str | Path, cfg: TokenizerConfig, folder:
     if train_split not in dd:
         raise ArtifactError(str(export_dir), f"the export has no {train_split!r} split (it has {', '.join(dd)})",
                             "export a source with training videos")
-    codes = {s: [np.asarray(c, dtype=np.int64) for c in dd[s]["codes"]] for s in dd}
-    tok = BehaviorTokenizer.build(codes[train_split], cfg.scheme, meta["groups"], meta["codewords"], cfg.min_count,
-                                  cfg.bpe_vocab_size, cfg.max_token_frames)
+    scheme = SCHEMES.lookup(cfg.scheme)
+    G, V = scheme.sizes(meta)
+    codes = {s: [np.asarray(c, dtype=np.int64).reshape(len(c), G) for c in dd[s][scheme.column]] for s in dd}
+    tok = BehaviorTokenizer.build(codes[train_split], cfg.scheme, G, V, cfg.min_count, cfg.bpe_vocab_size,
+                                  cfg.max_token_frames)
     folder = Path(folder) if folder is not None else export_dir / TOKENIZER_DIR
     tok.save_pretrained(folder)
     report = {"scheme": cfg.scheme, "vocab_size": len(tok), "splits": {}}

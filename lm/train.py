@@ -37,13 +37,20 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import log_row
 
 from .config import LMConfig
-from .data import BlockDataset, held_out_split, load_token_export, open_token_stream, split_stream
+from .data import (
+    BlockDataset,
+    TokenStream,
+    held_out_split,
+    load_token_export,
+    open_token_stream,
+    split_stream,
+)
 from .evaluate import baseline_metrics, comparison_rows, gpt_nll, nll_metrics
 from .model import build_gpt, n_parameters
 
 RUN_KIND = "lm run"
 TABLE_KEYS = ["model", "tokens", "perplexity", "bits_per_token", "bits_per_frame", "bits_per_second",
-              "gpt_gain_bits_per_token"]
+              "gpt_gain_bits_per_token", "gpt_gain_pct"]
 
 
 def _optimizer(model, cfg: LMConfig) -> torch.optim.Optimizer:
@@ -64,18 +71,38 @@ def save_lm(model, tokenizer, cfg: LMConfig, export_meta: dict, folder: str | Pa
     return folder
 
 
-def _streams(session, export, cfg: LMConfig, held_name: str):
-    """The training and held-out token streams, written once (main process) and memory-mapped by all."""
+STOP_SPLIT = "early-stopping"
+
+
+def _streams(session, export, cfg: LMConfig, held_name: str
+             ) -> tuple[TokenStream, TokenStream, TokenStream | None, str | None]:
+    """The training, held-out and early-stopping token streams, written once (main process) and memory-mapped
+    by all. Early stopping reads the export's validation split when the held-out split is another one, else
+    the last ``stop_fraction`` of the training stream (then left out of training): never the held-out split."""
+    stop_split = "validation" if cfg.patience and held_name != "validation" and "validation" in export.dataset \
+        and "validation" not in cfg.train_splits else None
     paths = {"train": (cfg.train_splits, session.run_dir / STREAMS_DIR / "train.bin"),
              "held": ([held_name], session.run_dir / STREAMS_DIR / f"{held_name}.bin")}
+    if stop_split:
+        paths["stop"] = ([stop_split], session.run_dir / STREAMS_DIR / f"{stop_split}.bin")
     if session.main:
         for splits, path in paths.values():
             split_stream(export, splits, path)
     session.accelerator.wait_for_everyone()
-    train, held = (open_token_stream(path) for _, path in paths.values())
+    streams = {k: open_token_stream(path) for k, (_, path) in paths.items()}
+    train, held, stop = streams["train"], streams["held"], streams.get("stop")
     if cfg.eval_tokens:
         held.ids = held.ids[:cfg.eval_tokens + 1]
-    return train, held
+    if cfg.patience and stop is None:
+        cut = len(train.ids) - max(cfg.block_size + 1, int(cfg.stop_fraction * len(train.ids)))
+        if cut < cfg.block_size * cfg.batch_size:
+            raise ConfigError("--patience", f"{len(train.ids)} training tokens are too few to keep some apart for "
+                              "early stopping", "export more data, lower --block_size, or pass --patience 0")
+        share = (len(train.ids) - cut) / len(train.ids)
+        stop = TokenStream(train.ids[cut:], round(train.frames * share), 1)
+        train = TokenStream(train.ids[:cut], train.frames - stop.frames, train.videos)
+        stop_split = f"last {share:.0%} of the training stream"
+    return train, held, stop, stop_split
 
 
 def _local_path(spec: str) -> Path | None:
@@ -98,7 +125,7 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
                           "evaluate on videos the GPT does not train on")
     cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
     session.open()
-    train_stream, held_stream = _streams(session, export, cfg, held_name)
+    train_stream, held_stream, stop_stream, stop_split = _streams(session, export, cfg, held_name)
     loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size), cfg.batch_size, cfg.seed,
                           f"training blocks of {cfg.block_size} tokens")
     model = build_gpt(cfg, tok)
@@ -116,21 +143,34 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     acc.init_trackers("lm", config=tracker_config(cfg))
     baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if session.main else {}
 
+    best = EarlyStopping(cfg.patience)
+
+    def score(stream: TokenStream) -> dict:
+        nll = gpt_nll(acc.unwrap_model(model), stream.ids, cfg.block_size, cfg.batch_size, acc.device)
+        return nll_metrics(nll, stream, export.fps)
+
     def evaluate(step: int) -> dict:
-        nll = gpt_nll(acc.unwrap_model(model), held_stream.ids, cfg.block_size, cfg.batch_size, acc.device)
-        res = {"step": step, "split": held_name, "gpt": nll_metrics(nll, held_stream, export.fps),
-               "baselines": baselines}
+        res = {"step": step, "split": held_name, "gpt": score(held_stream), "baselines": baselines}
         log_row(acc, session.run_dir, held_name, step, res["gpt"])
         tqdm.write(format_table(comparison_rows(res["gpt"], baselines), TABLE_KEYS))
+        if stop_stream is not None:
+            stop = score(stop_stream)
+            log_row(acc, session.run_dir, STOP_SPLIT, step, stop)
+            best.update({"step": step, "gpt": stop}, acc.unwrap_model(model))
         return res
 
     spec = StepSpec(step=lambda m, x: {"loss": m(input_ids=x, labels=x).loss}, evaluate=evaluate,
                     items=lambda x: x.numel(), rate_name="tokens_per_s", clip_norm=1.0, scheduler=scheduler,
-                    eval_every=cfg.eval_every, desc="train lm")
-    step, result = train_steps(session, model, optimizer, loader, spec, stop_after)
-    finished = step >= cfg.max_steps
+                    eval_every=cfg.eval_every, desc="train lm", stop=best.should_stop)
+    step, result, stopped = train_steps(session, model, optimizer, loader, spec, stop_after)
+    finished = step >= cfg.max_steps or stopped
     if finished:
-        result = evaluate_on_main(session, spec, step)
+        if not stopped:
+            result = evaluate_on_main(session, spec, step)
+        if session.main and (chosen := best.restore(acc.unwrap_model(model))) is not None:
+            result = {"step": chosen["step"], "split": held_name, "gpt": score(held_stream), "baselines": baselines,
+                      "early_stopping": {"on": stop_split, "best_step": chosen["step"], "stopped_at": step,
+                                         "nll": chosen["gpt"]["nll"]}}
         if session.main:
             write_json_atomic(session.run_dir / EVAL_FILE, result)
             save_lm(acc.unwrap_model(model), tok, cfg, export.meta, session.run_dir / MODEL_DIR)
@@ -139,6 +179,31 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
                 push_lm(session.run_dir / MODEL_DIR, cfg.push_to_hub, private=cfg.private)
     session.close(finished)
     return result
+
+
+class EarlyStopping:
+    """Keeps the weights of the best held-out evaluation; says stop after ``patience`` evaluations without
+    improvement (0: never)."""
+
+    def __init__(self, patience: int):
+        self.patience, self.best, self.state, self.since = patience, None, None, 0
+
+    def update(self, result: dict, model) -> None:
+        if self.best is None or result["gpt"]["nll"] < self.best["gpt"]["nll"]:
+            self.best, self.since = result, 0
+            self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            self.since += 1
+
+    def should_stop(self, result: dict) -> bool:
+        return self.patience > 0 and self.since >= self.patience
+
+    def restore(self, model) -> dict | None:
+        """Load the best weights into ``model``; returns their evaluation (with the step it was made at)."""
+        if self.state is None:
+            return None
+        model.load_state_dict(self.state)
+        return self.best
 
 
 def push_lm(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> None:

@@ -19,14 +19,15 @@ from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import MODEL_FILE, RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.vocabulary import sampling_name
 
 from .codebook import similarity_statistics, usage_histogram, usage_statistics
 from .data import run_collection
 from .export import encode_record
 from .saving import load_quantizer, load_weights, model_folder
 
-USAGE_KEYS = ["split", "frames", "used", "used_pct", "used_once", "used_more_than_once", "count_skewness",
-              "group_perplexity", "joint_perplexity"]
+USAGE_KEYS = ["split", "sampling", "frames", "used", "used_pct", "used_once", "used_more_than_once",
+              "count_skewness", "group_perplexity", "joint_perplexity"]
 SIMILARITY_KEYS = ["split", "n_used", "all_used", "n_used_once", "used_once", "used_once_same_label",
                    "used_once_other_label"]
 TRAINING_KEYS = ["step", "used", "used_pct", "used_once", "group_perplexity", "joint_perplexity"]
@@ -110,11 +111,11 @@ def _analyze(cfg: AnalysisConfig, run: Path, out: Path) -> dict:
         codes, labels = encode_split(model, pipeline, records, cfg.stride)
         all_codes.append(codes)
         all_labels.append(labels)
-        usage.append({"split": split, **usage_statistics(codes, qcfg.codewords)})
+        usage.append({"split": split, "sampling": sampling_name(cfg.stride), **usage_statistics(codes, qcfg.codewords)})
         similarity.append({"split": split, **similarity_statistics(codes, labels)})
         hists[split] = usage_histogram(codes)
     codes, labels = np.concatenate(all_codes), np.concatenate(all_labels)
-    usage.append({"split": "all", **usage_statistics(codes, qcfg.codewords)})
+    usage.append({"split": "all", "sampling": sampling_name(cfg.stride), **usage_statistics(codes, qcfg.codewords)})
     similarity.append({"split": "all", **similarity_statistics(codes, labels)})
     training = usage_over_training(run, model, pipeline, coll[held], cfg.checkpoint_stride)
     result = {"groups": qcfg.groups, "codewords": qcfg.codewords, "usage": usage, "similarity": similarity,

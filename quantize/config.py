@@ -34,6 +34,8 @@ class QuantizerConfig(RunConfig):
     test_videos: list[str] = option(default_factory=list, help="videos moved to the held-out split")
     val_fraction: float = option(0.0, ge=0, le=0.9, help="fraction of train videos carved as validation")
     mode: Mode = option("egocentric", help="'egocentric' (aligned on the resident) or 'baseline' (no alignment)")
+    relational: bool = option(False, help="add the resident's egomotion and inter-animal distances and angles "
+                              "(data.relational) beside the keypoints")
     window: int = option(30, ge=2, help="frames per training window")
     stride: int = option(1, ge=1, help="stride between training windows")
     # Model
@@ -46,11 +48,19 @@ class QuantizerConfig(RunConfig):
     latent_dim: int = option(32, ge=1)
     future_decoder: bool = option(False, help="VAME's second decoder, predicting the next future_steps frames")
     future_steps: int = option(15, ge=1)
+    code_rate: int = option(1, ge=1, help="frames per code (conv): one code per k frames from a pooled latent, "
+                            "decoded by upsampling")
+    contrastive_weight: float = option(0.0, ge=0, help="weight of vq-wav2vec's contrastive prediction of future "
+                                       "quantized steps (families with per-frame latents)")
+    contrastive_steps: int = option(4, ge=1, help="future steps the contrastive objective predicts")
+    contrastive_negatives: int = option(10, ge=1, help="distractors per prediction")
     # Quantizer
     groups: int = option(2, ge=1, help="G: groups of the product quantizer")
     codewords: int = option(320, ge=2, help="V: codewords per group")
     gamma: float = option(0.25, ge=0, help="weight of the commitment loss")
     eta: float = option(1.0, ge=0, help="weight of the k-means loss")
+    coarse_codewords: int = option(0, ge=0, help="a coarse level of this many codewords before the groups, which "
+                                   "quantize its residual (0: none); codes then have 1 + G columns, coarse first")
     shared_codebook: bool = False
     distance: Distance = "euclidean"
     kmeans_init: bool = option(False, help="k-means initialisation of the codebooks on the first batch")
@@ -86,9 +96,28 @@ class QuantizerConfig(RunConfig):
         if self.latent_dim % self.groups:
             raise ConfigError("--latent_dim", f"{self.latent_dim} is not divisible by --groups {self.groups}",
                               "make latent_dim a multiple of groups")
-        if self.future_decoder and not FAMILIES[self.family].supports_future:
+        family = FAMILIES[self.family]
+        if self.future_decoder and not family.supports_future:
             raise ConfigError("--future_decoder", f"the {self.family} family has no future decoder",
                               f"use it with {', '.join(n for n, f in FAMILIES.items() if f.supports_future)}")
+        per_frame = ", ".join(n for n, f in FAMILIES.items() if f.frame_latents)
+        if self.code_rate > 1 and not family.frame_latents:
+            raise ConfigError("--code_rate", f"the {self.family} family has one latent per window",
+                              f"use it with {per_frame}")
+        if self.window % self.code_rate:
+            raise ConfigError("--code_rate", f"{self.code_rate} does not divide --window {self.window}",
+                              "choose a divisor of the window")
+        if self.contrastive_weight > 0 and not family.frame_latents:
+            raise ConfigError("--contrastive_weight", f"the {self.family} family has one latent per window, "
+                              "nothing to predict from", f"use it with {per_frame}")
+        if self.coarse_codewords == 1 or self.coarse_codewords > self.codewords:
+            raise ConfigError("--coarse_codewords", f"{self.coarse_codewords} is not a coarse level of at most "
+                              f"--codewords {self.codewords} codewords", "give 0 (none) or 2..codewords")
+
+    @property
+    def code_columns(self) -> int:
+        """Columns of a frame's codes: the G groups, after the coarse code when there is one."""
+        return self.groups + (1 if self.coarse_codewords else 0)
 
     @property
     def future_frames(self) -> int:

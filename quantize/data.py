@@ -17,6 +17,7 @@ from behavior_tokens.data import (
     load_pose_source,
 )
 from behavior_tokens.data.egocentric import Alignment
+from behavior_tokens.data.relational import relational_names
 
 from .config import QuantizerConfig
 
@@ -61,7 +62,8 @@ class QuantizerData:
         """Training windows made from the keypoints as they are read (see VideoFeatures)."""
         records = [v.record for v in self.train]
         return WindowDataset([r.keypoints for r in records], [r.labels for r in records], cfg.input_length,
-                             cfg.stride, transform=partial(_window_features, self.pipeline, records[0].bodyparts))
+                             cfg.stride, transform=partial(_window_features, self.pipeline, records[0].bodyparts),
+                             context=self.pipeline.context_frames)
 
 
 def _window_features(pipeline: PosePipeline, bodyparts: list[str], keypoints: np.ndarray) -> np.ndarray:
@@ -119,10 +121,11 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
         raise PoseDataError(f"videos {odd[:5]} carry other bodyparts than {train[0].bodyparts}",
                             source=cfg.source, fix="one model needs one skeleton: load them apart")
     if pipeline is None:
-        pipeline = PosePipeline(mode=cfg.mode).fit(train)
+        pipeline = PosePipeline(mode=cfg.mode, relational=cfg.relational).fit(train)
     first = train[0]
     cfg.n_animals, cfg.n_parts = first.n_animals, first.n_parts
-    cfg.n_features = first.n_animals * 2 * first.n_parts
+    cfg.n_features = first.n_animals * 2 * first.n_parts + (len(relational_names(first.n_animals))
+                                                              if cfg.relational else 0)
     cfg.fps, cfg.vocab, cfg.splits = first.fps, dict(coll.vocab), coll.split_keys()
     cfg.bodyparts, cfg.individuals = list(first.bodyparts), list(first.individuals)
     return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline, keep=True), held)

@@ -22,10 +22,11 @@ def decode_features(model: BehaviorQuantizer, codes: np.ndarray, batch_size: int
     """codes (T, G) ints in 0..V-1 -> model-space features (T, F) float32."""
     cfg = model.cfg
     codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[1] != cfg.groups:
-        raise ValueError(f"codes have shape {codes.shape}, expected (T, {cfg.groups}) for this quantizer")
-    if codes.size and (codes.min() < 0 or codes.max() >= cfg.codewords):
-        raise ValueError(f"codes must lie in 0..{cfg.codewords - 1} (got {codes.min()}..{codes.max()}); "
+    if codes.ndim != 2 or codes.shape[1] != cfg.code_columns:
+        raise ValueError(f"codes have shape {codes.shape}, expected (T, {cfg.code_columns}) for this quantizer")
+    sizes = np.array([cfg.coarse_codewords] * (cfg.code_columns - cfg.groups) + [cfg.codewords] * cfg.groups)
+    if codes.size and (codes.min() < 0 or (codes >= sizes[None]).any()):
+        raise ValueError(f"codes must lie in 0..{sizes - 1} per column (got {codes.min()}..{codes.max()}); "
                          "<unk> frames (-1) cannot be decoded")
     device = next(model.parameters()).device
     feats = model.decode_codes(torch.as_tensor(codes, dtype=torch.long, device=device), batch_size)  # (T, F)

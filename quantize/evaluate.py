@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from behavior_tokens.core.classifiers import balanced_accuracy, categorical_tree, svm_classifier
+from behavior_tokens.core.vocabulary import sampling_name
 from behavior_tokens.data import MISSING_LABEL, sliding_windows
 from behavior_tokens.data.egocentric import Alignment
 
@@ -167,8 +168,8 @@ def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) 
     usage = usage_statistics(held["codes"], cfg.codewords)
     metrics.update(codewords_used=usage["used"], codewords_used_pct=usage["used_pct"],
                    codewords_used_once=usage["used_once"], group_codes_used=usage["group_codes_used"],
-                   group_perplexity=usage["group_perplexity"], codewords_sampling=f"every {cfg.eval_stride} "
-                   f"held-out frames (window centres)")
+                   group_perplexity=usage["group_perplexity"],
+                   codewords_sampling=sampling_name(cfg.eval_stride, "held-out frame"))
     # Classifiers are fitted on a random subsample of training windows (see _classify for the caps).
     n_train = _n_windows(data.train, W, cfg.stride)
     pick = rng.choice(n_train, size=min(n_train, max(cfg.svm_max_train, cfg.tree_max_train)), replace=False)

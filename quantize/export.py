@@ -11,8 +11,9 @@ frames from it. The videos are split as the training run split them. Output fold
                         was written (videos and frames per split, sha256 of every dataset file), so a
                         damaged or edited export is refused when it is read
 
-Rows are videos: ``video_id``, ``annotator``, ``fps``, ``n_frames``, ``codes`` (T x G int16),
-``labels`` (T int16, -1 unlabeled) and optionally ``z_q`` (T x D float32). The export is written
+Rows are videos: ``video_id``, ``annotator``, ``fps``, ``n_frames``, ``codes`` (T x G int16; with a
+coarse level T x (1 + G), coarse first), ``labels`` (T int16, -1 unlabeled), ``syllables`` (T int16,
+the syllable level, when fitted) and optionally ``z_q`` (T x D float32). The export is written
 into a temporary sibling folder and swapped in at the end, after ``finish`` (e.g. building the
 tokenizer) has run in it, so a failure leaves an earlier export as it was.
 """
@@ -41,11 +42,13 @@ from behavior_tokens.core.layout import (
     RunLayout,
 )
 from behavior_tokens.data import PoseFormatName, PosePipeline, PoseRecord
+from behavior_tokens.data.relational import relational_features
 
 from .config import QuantizerConfig
 from .data import run_collection
 from .models import BehaviorQuantizer
 from .saving import load_quantizer, model_folder, run_root
+from .syllables import SYLLABLE_DIR, SyllableConfig, SyllableModel, block_weights
 
 EXPORT_KIND = "token export"
 
@@ -61,6 +64,9 @@ class ExportConfig(Config):
     stride: int = option(1, ge=1, help="encode every s-th frame (1 = one token per frame)")
     batch_size: int = option(1024, ge=1)
     with_z_q: bool = option(False, help="also store the frame-aligned quantized latents")
+    code_switch_cost: float = option(0.0, ge=0, help="persistence over codes: Viterbi per group with this penalty "
+                                     "per change of codeword (0: nearest codeword)")
+    syllables: bool = option(True, help="fit the syllable level (see the syllable flags) and export it")
     license: str = option("other", help="license field of the dataset card")
     push_to_hub: str = option("", help="REPO_ID to push the DatasetDict to")
     private: bool = False
@@ -88,10 +94,13 @@ def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: Pose
     return FrameCodes(per_frame(codes, np.int16), per_frame(z_e, np.float32), per_frame(z_q, np.float32))
 
 
-def _features(G: int, D: int, with_z_q: bool):
+def _features(code_columns: int, D: int, with_z_q: bool, with_syllables: bool):
     from datasets import Features, List, Value
     cols = {"video_id": Value("string"), "annotator": Value("string"), "fps": Value("float32"),
-            "n_frames": Value("int32"), "codes": List(List(Value("int16"), length=G)), "labels": List(Value("int16"))}
+            "n_frames": Value("int32"), "codes": List(List(Value("int16"), length=code_columns)),
+            "labels": List(Value("int16"))}
+    if with_syllables:
+        cols["syllables"] = List(Value("int16"))
     if with_z_q:
         cols["z_q"] = List(List(Value("float32"), length=D))
     return Features(cols)
@@ -146,20 +155,21 @@ def dataset_hashes(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _split_dataset(records: list[PoseRecord], split: str, encode, features, meta: dict, bar):
+def _split_dataset(records: list[PoseRecord], encoded: list[FrameCodes], syllables: list[np.ndarray] | None,
+                   split: str, features, meta: dict):
     from datasets import Dataset, DatasetInfo
     rows = {k: [] for k in features}
-    for rec in records:
-        enc = encode(rec)
+    for i, (rec, enc) in enumerate(zip(records, encoded, strict=True)):
         rows["video_id"].append(rec.video_id)
         rows["annotator"].append(rec.annotator)
         rows["fps"].append(rec.fps)
         rows["n_frames"].append(rec.n_frames)
         rows["codes"].append(enc.codes)
         rows["labels"].append(rec.labels.astype(np.int16))
+        if "syllables" in rows:
+            rows["syllables"].append(syllables[i].astype(np.int16))
         if "z_q" in rows:
             rows["z_q"].append(enc.z_q)
-        bar.update(rec.n_frames)
     info = DatasetInfo(description=json.dumps({k: v for k, v in meta.items() if k != "splits"}, sort_keys=True),
                        features=features, license=meta["license"])
     ds = Dataset.from_dict(rows, info=info, split=split)
@@ -168,16 +178,64 @@ def _split_dataset(records: list[PoseRecord], split: str, encode, features, meta
     return Dataset(ds.data, info=ds.info, split=ds.split, fingerprint=fp.hexdigest()[:16])
 
 
+def _encode_all(model, pipeline, coll, cfg: ExportConfig, device, progress: bool) -> dict[str, list[FrameCodes]]:
+    """Every video's per-frame codes and latents, split by split (codes made persistent if asked)."""
+    bar = tqdm(total=sum(r.n_frames for r in coll.records), unit="frame", desc="export", disable=not progress)
+    out = {}
+    for split, recs in coll.splits.items():
+        out[split] = []
+        for rec in recs:
+            enc = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size, device=device)
+            if cfg.code_switch_cost > 0:
+                enc.codes = model.quantizer.sticky_codes(torch.from_numpy(enc.z_e), cfg.code_switch_cost
+                                                         ).numpy().astype(np.int16)
+                enc.z_q = model.lookup(torch.from_numpy(enc.codes.astype(np.int64))).numpy()
+            out[split].append(enc)
+            bar.update(rec.n_frames)
+    bar.close()
+    return out
+
+
+def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray]:
+    """What the syllable level clusters, per video: z_q, relational features, or both (see SyllableConfig).
+
+    Relational features are compressed by a signed log, sign(x) log(1 + |x|): speeds and distances are
+    heavy-tailed, and k-means would otherwise spend its centres on the tail.
+    """
+    feats = []
+    for enc, rec in zip(encoded, records, strict=True):
+        parts = [enc.z_q] if "z_q" in syl.features else []
+        if "relational" in syl.features:
+            rel = relational_features(rec.keypoints, rec.bodyparts)
+            parts.append(np.sign(rel) * np.log1p(np.abs(rel)))
+        feats.append(np.concatenate(parts, axis=1))
+    return feats
+
+
+def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig, latent_dim: int
+                  ) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
+    """The syllable level fitted on the training videos, and every video's syllables."""
+    feats = {s: syllable_features(encoded[s], coll[s], syl) for s in encoded}
+    width = feats["train"][0].shape[1]
+    weights = block_weights(syl, latent_dim, width)
+    model = SyllableModel.fit(feats["train"], coll.fps, syl, weights)
+    return model, {s: [model.assign(f) for f in fs] for s, fs in feats.items()}
+
+
 def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True,
-                  finish: Callable[[Path], dict] | None = None):
+                  finish: Callable[[Path], dict] | None = None, syllables: SyllableConfig | None = None):
     """Run the export; returns the DatasetDict (also written to ``cfg.output_dir``).
 
-    ``finish(folder)`` runs in the staged folder before it is swapped in (the export script builds the
-    tokenizer there); what it returns is recorded in export.json under ``finish``.
+    With ``syllables`` the syllable level is fitted on the training videos and each video gets a
+    frame-aligned ``syllables`` column; the model is saved in ``syllables/``. ``finish(folder)`` runs in
+    the staged folder before it is swapped in (the export script builds the tokenizer there); what it
+    returns is recorded in export.json under ``finish``.
     """
     from datasets import DatasetDict
 
     cfg.validate()
+    if syllables is not None:
+        syllables.validate()
     model_dir = model_folder(cfg.checkpoint)
     cfg.output_dir = cfg.output_dir or str(RunLayout(run_root(cfg.checkpoint)).tokens)
     reads = {"--checkpoint": model_dir, "the checkpoints of --checkpoint": model_dir.parent / "checkpoints"
@@ -187,24 +245,34 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
     with staged_output(cfg.output_dir, EXPORT_KIND, overwrite=cfg.overwrite, reads=reads) as tmp:
         model, pipeline = load_quantizer(cfg.checkpoint, device=device)
         qcfg: QuantizerConfig = model.cfg
+        if cfg.code_switch_cost > 0 and qcfg.coarse_codewords:
+            raise ConfigError("--code_switch_cost", "persistent codes are made per group, without a coarse level",
+                              "leave --code_switch_cost at 0 for a quantizer with --coarse_codewords")
         coll, _ = run_collection(qcfg, cfg.source, cfg.test_videos or None, fps=cfg.fps,
                                  pose_format=cfg.pose_format)
         first = coll.first
-        if first.n_animals * 2 * first.n_parts != qcfg.n_features:
+        if (first.n_animals, first.n_parts) != (qcfg.n_animals, qcfg.n_parts):
             raise ConfigError("--source", f"{cfg.source or qcfg.source} has {first.n_animals} animals x "
                               f"{first.n_parts} parts, the quantizer was trained on {qcfg.n_animals} x {qcfg.n_parts}",
                               "export videos of the skeleton the quantizer knows")
+        if syllables is not None and "train" not in coll.splits:
+            raise ConfigError("--syllables", "the syllable level is fitted on training videos; the source has none",
+                              "export the run's own source, or pass --syllables false")
         meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
-                "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE), "groups": qcfg.groups,
-                "codewords": qcfg.codewords, "vocab": coll.vocab, "fps": coll.fps, "stride": cfg.stride,
+                "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE), "groups": qcfg.code_columns,
+                "codewords": max(qcfg.codewords, qcfg.coarse_codewords), "vocab": coll.vocab, "fps": coll.fps,
+                "stride": cfg.stride, "code_switch_cost": cfg.code_switch_cost,
                 "source": cfg.source or qcfg.source, "with_z_q": cfg.with_z_q, "license": cfg.license}
-        features = _features(qcfg.groups, qcfg.latent_dim, cfg.with_z_q)
-        bar = tqdm(total=sum(r.n_frames for r in coll.records), unit="frame", desc="export", disable=not progress)
-        encode = lambda rec: encode_record(model, pipeline, rec, stride=cfg.stride,  # noqa: E731
-                                           batch_size=cfg.batch_size, device=device)
-        dd = DatasetDict({split: _split_dataset(recs, split, encode, features, meta, bar)
-                          for split, recs in coll.splits.items()})
-        bar.close()
+        encoded = _encode_all(model, pipeline, coll, cfg, device, progress)
+        units = None
+        if syllables is not None:
+            syl_model, units = fit_syllables(encoded, coll, syllables, qcfg.latent_dim)
+            syl_model.save(tmp / SYLLABLE_DIR)
+            meta["syllables"] = {"units": syl_model.units, "switch_cost": syl_model.switch_cost,
+                                 "config": syllables.to_dict()}
+        features = _features(qcfg.code_columns, qcfg.latent_dim, cfg.with_z_q, syllables is not None)
+        dd = DatasetDict({split: _split_dataset(recs, encoded[split], None if units is None else units[split], split,
+                                                features, meta) for split, recs in coll.splits.items()})
         dd.save_to_disk(str(tmp / DATASET_DIR))
         (tmp / PARQUET_DIR).mkdir()
         for split, ds in dd.items():

@@ -28,8 +28,11 @@ from behavior_tokens.core.registry import Registry
 from behavior_tokens.data import sliding_windows
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .config import QuantizerConfig
-    from .product_quantizer import ProductQuantizer
+
+    Quantize = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor, dict]]
 
 FAMILIES = Registry("encoder family", "--family")
 register_family = FAMILIES.register
@@ -46,7 +49,8 @@ class EncoderFamily(nn.Module):
     """The protocol of a family: windows <-> latents, and whole videos <-> per-frame latents."""
 
     name: ClassVar[str]
-    supports_future: ClassVar[bool] = False
+    supports_future: ClassVar[bool] = False  # VAME's future decoder
+    frame_latents: ClassVar[bool] = False  # one latent per frame (or per code_rate frames), not per window
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Windows (B, W, F) -> latents (B, L, D)."""
@@ -60,9 +64,10 @@ class EncoderFamily(nn.Module):
         """(B, L, ...) -> (B, ...): the latent that stands for a window's centre frame."""
         raise NotImplementedError
 
-    def encode_frames(self, quantizer: ProductQuantizer, features: np.ndarray, window: int, stride: int,
+    def encode_frames(self, quantize: Quantize, features: np.ndarray, window: int, stride: int,
                       batch_size: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A video's features (T, F) -> (z_e, z_q, codes) of frames 0, s, 2s, ... (each (ceil(T/s), .))."""
+        """A video's features (T, F) -> (z_e, z_q, codes) of frames 0, s, 2s, ... (each (ceil(T/s), .)),
+        ``quantize`` mapping latents to (z_q, codes, losses)."""
         raise NotImplementedError
 
     def decode_frames(self, z_q: torch.Tensor, window: int, batch_size: int) -> torch.Tensor:
@@ -112,13 +117,13 @@ class GRUEncoderDecoder(EncoderFamily):
     def center_latent(self, z: torch.Tensor) -> torch.Tensor:
         return z[:, 0]
 
-    def encode_frames(self, quantizer, features, window, stride, batch_size, device):
+    def encode_frames(self, quantize, features, window, stride, batch_size, device):
         padded, _ = pad_edges(features, window)
         windows = sliding_windows(padded, window, stride)  # (T', W, F) view; window i is centred on frame i*stride
         parts = []
         for b in range(0, len(windows), batch_size):
             z_e = self.encode(torch.from_numpy(np.ascontiguousarray(windows[b:b + batch_size])).to(device))
-            z_q, codes, _ = quantizer(z_e)
+            z_q, codes, _ = quantize(z_e)
             parts.append((z_e[:, 0], z_q[:, 0], codes[:, 0]))
         return tuple(torch.cat(p) for p in zip(*parts, strict=True))
 
@@ -149,9 +154,15 @@ class _ConvStack(nn.Module):
 
 @register_family("conv")
 class ConvEncoderDecoder(EncoderFamily):
+    """With ``code_rate`` k > 1 the per-frame latents are averaged over blocks of k frames (aligned on
+    a video's first frame): one code per k frames, decoded by repeating it over its block."""
+
+    frame_latents = True
+
     def __init__(self, cfg: QuantizerConfig):
         super().__init__()
         F, H, D = cfg.n_features, cfg.hidden_size, cfg.latent_dim
+        self.rate = cfg.code_rate
         # Receptive field 1 + 2 * (2^layers - 1) frames: 4 layers see 31 frames, about one window.
         self.enc_in = nn.Conv1d(F, H, 1)
         self.enc = _ConvStack(H, cfg.conv_layers, dropout=cfg.dropout)
@@ -160,28 +171,43 @@ class ConvEncoderDecoder(EncoderFamily):
         self.dec = _ConvStack(H, max(1, cfg.conv_layers - 2), dropout=cfg.dropout)
         self.dec_out = nn.Conv1d(H, F, 1)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, F) -> (B, T, D): one latent per frame."""
+    def _frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) -> (B, T, D): one latent per frame, before pooling."""
         h = self.enc_out(self.enc(self.enc_in(rearrange(x, "b t f -> b f t"))))
         return rearrange(h, "b d t -> b t d")
 
+    def _pool(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, ceil(T / rate), D): block means (the last block padded by repetition)."""
+        if self.rate == 1:
+            return h
+        extra = -h.shape[1] % self.rate
+        if extra:
+            h = torch.cat([h, h[:, -1:].expand(-1, extra, -1)], dim=1)
+        return h.unflatten(1, (-1, self.rate)).mean(2)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) -> (B, T / rate, D): one latent per frame (per block of rate frames)."""
+        return self._pool(self._frames(x))
+
     def decode(self, z_q: torch.Tensor, length: int) -> torch.Tensor:
-        """(B, T, D) -> (B, T, F)."""
-        h = self.dec_out(self.dec(self.dec_in(rearrange(z_q, "b t d -> b d t"))))
+        """(B, T / rate, D) -> (B, length, F), each block's latent repeated over its frames."""
+        z = z_q.repeat_interleave(self.rate, dim=1)[:, :length] if self.rate > 1 else z_q
+        h = self.dec_out(self.dec(self.dec_in(rearrange(z, "b t d -> b d t"))))
         return rearrange(h, "b f t -> b t f")
 
     def center_latent(self, z: torch.Tensor) -> torch.Tensor:
         return z[:, z.shape[1] // 2]
 
-    def encode_frames(self, quantizer, features, window, stride, batch_size, device):
+    def encode_frames(self, quantize, features, window, stride, batch_size, device):
         padded, before = pad_edges(features, window)
         T = len(features)
-        z_e = self.encode(torch.from_numpy(padded).to(device)[None])[:, before:before + T:stride]  # (1, T', D)
-        z_q, codes, _ = quantizer(z_e)
-        return z_e[0], z_q[0], codes[0]
+        h = self._pool(self._frames(torch.from_numpy(padded).to(device)[None])[:, before:before + T])  # (1, T/k, D)
+        z_q, codes, _ = quantize(h)
+        per_frame = (lambda x: x.repeat_interleave(self.rate, dim=1)[:, :T]) if self.rate > 1 else (lambda x: x)
+        return tuple(per_frame(x)[0, ::stride] for x in (h, z_q, codes))
 
     def decode_frames(self, z_q, window, batch_size):
-        return self.decode(z_q[None], len(z_q))[0]
+        return self.decode(z_q[None, ::self.rate], len(z_q))[0]
 
 
 FamilyName = FAMILIES.choices()  # what --family accepts: the registered names

@@ -162,6 +162,21 @@ class ProductQuantizer(nn.Module):
         return (rearrange(out, "n g d -> n (g d)").reshape(*lead, self.dim),
                 codes.reshape(*lead, self.groups), losses)
 
+    @torch.no_grad()
+    def sticky_codes(self, z_e: torch.Tensor, switch_cost: float) -> torch.Tensor:
+        """Per-frame codes (T, G) of one video's z_e (T, dim) with persistence: in each group, the codeword
+        sequence minimising squared distance (per dimension) + ``switch_cost`` per change (Viterbi)."""
+        from .viterbi import viterbi
+        ze = rearrange(z_e.float(), "t (g d) -> t g d", g=self.groups)
+        books = self.books().float()
+        if self.distance == "cosine":
+            ze = F.normalize(ze, dim=-1)
+        codes = []
+        for g in range(self.groups):
+            cost = torch.cdist(ze[:, g], books[g]).pow(2) / self.group_dim  # (T, V)
+            codes.append(torch.from_numpy(viterbi(cost.cpu().numpy(), switch_cost)))
+        return torch.stack(codes, dim=1).to(z_e.device)
+
     @staticmethod
     def perplexity(codes: torch.Tensor, codewords: int) -> torch.Tensor:
         """Per-group perplexity exp(H) of the code distribution in codes (N, G) -> (G,)."""

@@ -32,7 +32,8 @@ from .saving import save_quantizer
 
 RUN_KIND = "quantizer run"
 TABLE_KEYS = ["step", "recon_loss", "r2_px", "rmse_px", "r2_model_space", "bal_acc_svm_z_e", "bal_acc_svm_z_q",
-              "bal_acc_tree_codes", "codewords_used", "codewords_used_pct", "codewords_used_once", "group_perplexity"]
+              "bal_acc_tree_codes", "codewords_used", "codewords_used_pct", "codewords_used_once", "group_perplexity",
+              "codewords_sampling"]
 
 
 def _source_path(source: str) -> Path | None:
@@ -71,7 +72,7 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
     spec = StepSpec(step=lambda m, batch: m(batch[0]), evaluate=validate, items=lambda batch: batch[0].shape[0],
                     rate_name="windows_per_s", log_keys=("loss", "recon_loss", "latent", "commitment", "future_loss"),
                     eval_every=cfg.eval_every or len(loader))
-    step, last = train_steps(session, model, optimizer, loader, spec, stop_after)
+    step, last, _ = train_steps(session, model, optimizer, loader, spec, stop_after)
     finished = step >= cfg.max_steps
     if finished:
         last = evaluate_on_main(session, spec, step)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job end to end (about 12 minutes on 2 CPU cores on the bundled synthetic data):
-# quantizer -> token export -> GPT -> generated behavior -> probes -> codebook analysis -> report.
-# Every later stage writes into its sub-folder of the run (core/layout.py: tokens/ lm/ samples/ probe/ codebook/).
+# The main job end to end: quantizer -> token export with the syllable level -> GPT over syllables ->
+# generated behavior -> probes -> vocabulary quality -> token dictionary -> surprisal -> codebook analysis ->
+# report (report.md and html/index.html, which opens in a browser).
+# Every later stage writes into its sub-folder of the run (core/layout.py: tokens/ lm/ samples/ probe/ ...).
 #   bash scripts/quickstart.sh [RUN_DIR [SOURCE [HELD_OUT_VIDEO ...]]]    (defaults: runs/quickstart synthetic)
+# The preset (README, "The main job's preset"): conv family with the codebook remedies and relational inputs;
+# 25 syllables over z_q and the relational features, lasting >= 400 ms; a small GPT stopped early.
 set -euo pipefail
 run=${1:-runs/quickstart}
 source=${2:-synthetic}
@@ -12,12 +15,17 @@ threads=$(python -c "import os; print(os.cpu_count() or 1)")
 # accelerate launch gives a CPU process one thread unless told otherwise
 launch=(accelerate launch --num_processes 1 --num_cpu_threads_per_process "$threads")
 
-"${launch[@]}" scripts/train_quantizer.py --source "$source" "${held[@]}" \
-    --output_dir "$run" --family conv --kmeans_init --dead_restart_steps 100 --max_steps 400 \
-    --checkpoint_every 100 --eval_every 200
-python scripts/export_tokens.py --checkpoint "$run"
-"${launch[@]}" scripts/train_lm.py --tokens "$run/tokens" --max_steps 300 --eval_every 150
-python scripts/generate_behavior.py --lm "$run/lm" --samples 2 --seconds 10
+"${launch[@]}" scripts/train_quantizer.py --source "$source" "${held[@]}" --output_dir "$run" \
+    --family conv --kmeans_init --dead_restart_steps 100 --relational \
+    --max_steps 400 --checkpoint_every 100 --eval_every 200
+python scripts/export_tokens.py --checkpoint "$run" --scheme syllables \
+    --units 25 --smooth_frames 15 --target_median_ms 400 --features z_q+relational
+"${launch[@]}" scripts/train_lm.py --tokens "$run/tokens" --n_layer 2 --n_embd 64 --n_head 4 --block_size 128 \
+    --batch_size 16 --dropout 0.3 --lr 1e-3 --warmup_steps 20 --max_steps 600 --eval_every 10 --patience 8
+python scripts/generate_behavior.py --lm "$run/lm" --samples 8 --seconds 30
 python scripts/probe.py --quantizer "$run" --lm "$run/lm" --max_train 10000
+python scripts/vocabulary_quality.py --tokens "$run/tokens"
+python scripts/dictionary.py --tokens "$run/tokens"
+python scripts/surprisal.py --lm "$run/lm"
 python scripts/analyze_codebook.py --run "$run"
 python scripts/report.py --run "$run"

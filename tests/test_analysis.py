@@ -71,8 +71,9 @@ def test_probe_analysis_and_report_from_a_tiny_run(tiny_run):
     results = probe(ProbeConfig(quantizer=str(tiny_run), lm=str(tiny_run / "lm"), output_dir=str(tiny_run / "probe"),
                                 max_train=2000, svm_max_train=300))
     names = [r["representation"] for r in results]
-    assert names[:5] == ["hand features", "egocentric keypoints", "SVM z_e", "SVM z_q", "tree codewords"]
-    assert names[5:] == ["GPT layer 0", "GPT layer 1"]
+    assert names[:6] == ["hand features", "egocentric keypoints", "SVM z_e", "SVM z_q", "tree codewords",
+                         "lookup G-tuples"]
+    assert names[6:] == ["GPT layer 0", "GPT layer 1"]
     assert len({r["test_frames"] for r in results}) == 1  # every probe scored on the same frames
     hand = results[0]["balanced_accuracy"]
     assert hand > 0.5, hand  # the synthetic behaviors are learnable from hand features (chance: 0.25)

@@ -58,7 +58,7 @@ def test_tiny_gpt_trains_saves_and_reloads(export_dir, tmp_path):
                                **TINY_LM))
     losses = _losses(out)
     assert losses[-1] < 0.6 * losses[0], losses
-    assert set(result["baselines"]) == {"unigram", "bigram", "trigram"}
+    assert set(result["baselines"]) == {"unigram", "bigram", "trigram", "4-gram", "5-gram"}
     assert result["gpt"]["perplexity"] < result["baselines"]["unigram"]["perplexity"]
     assert json.loads((out / "eval.json").read_text())["gpt"] == pytest.approx(result["gpt"])
     # one folder that AutoModelForCausalLM and AutoTokenizer load, with identical logits
@@ -158,18 +158,25 @@ def _codes():
     return np.array([[1, 2], [1, 2], [1, 2], [0, 3], [2, 2], [2, 2]])
 
 
+def _units(scheme, codes):
+    """What a scheme reads: the (T, 2) codes, or one column of them standing for (T, 1) syllables."""
+    return codes if SCHEMES[scheme].column == "codes" else codes[:, :1]
+
+
 def _tokenizer(scheme):
-    codes = _codes()
-    return BehaviorTokenizer.build([codes, codes[::-1].copy()], scheme, groups=2, codewords=4, bpe_vocab_size=8)
+    codes = _units(scheme, _codes())
+    return BehaviorTokenizer.build([codes, codes[::-1].copy()], scheme, groups=codes.shape[1], codewords=4,
+                                   bpe_vocab_size=8)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_frame_embeddings_line_up_with_frames(scheme):
     tok = _tokenizer(scheme)
-    codes = _codes()
+    codes = _units(scheme, _codes())
     ids, durations = tok.encode(codes)
     idx = frame_token_index(tok, durations, len(codes))
-    expected = {"groups": [1, 3, 5, 7, 9, 11], "combined": [0, 1, 2, 3, 4, 5], "rle": [0, 0, 0, 1, 2, 2]}
+    expected = {"groups": [1, 3, 5, 7, 9, 11], "combined": [0, 1, 2, 3, 4, 5], "rle": [0, 0, 0, 1, 2, 2],
+                "syllables": [1, 1, 1, 3, 5, 5]}  # each frame reads its run's duration token
     if scheme in expected:
         assert idx.tolist() == expected[scheme]
     # every frame's token covers it: decoding that token alone gives the frame's codes
@@ -201,10 +208,11 @@ def test_sampled_codes_are_whole_valid_frames_for_every_scheme(scheme):
     tok = _tokenizer(scheme)
     torch.manual_seed(0)
     model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
-    run_lengths = RunLengths([tok.encode(_codes())]) if scheme == "rle" else None
-    codes, ids = sample_codes(model, tok, _codes()[:2], 25, tokens_per_frame=1.0, run_lengths=run_lengths,
+    units = _units(scheme, _codes())
+    run_lengths = RunLengths([tok.encode(units)]) if not tok.scheme.fixes_durations else None
+    codes, ids = sample_codes(model, tok, units[:2], 25, tokens_per_frame=1.0, run_lengths=run_lengths,
                               temperature=1.0, top_k=0, seed=0)
-    assert codes.shape == (25, 2) and codes.min() >= 0 and codes.max() < 4
+    assert codes.shape == (25, units.shape[1]) and codes.min() >= 0 and codes.max() < 4
     assert not set(ids.tolist()) & set(tok.special_ids)
 
 

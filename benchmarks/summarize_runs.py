@@ -1,0 +1,59 @@
+"""The issue-12 goals, read from main-job run folders (scripts/quickstart.sh): one row per run, then the mean.
+
+    python benchmarks/summarize_runs.py runs/syn runs/ethome_120637 runs/ethome_121558 ...
+
+Per run: reconstruction R2 (px); the syllable level's lookup balanced accuracy beside hand features
+and the SVM on z_q (probes, same held-out frames), its median run, held-out frames on unseen units,
+units seen once, units covering 95 % of frames; the GPT's held-out bits per second against the best
+n-gram on the same tokens; the best GPT layer's probe; the generation checks.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from behavior_tokens.core.files import read_json
+from behavior_tokens.core.layout import EVAL_FILE, RunLayout
+from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.tracking import read_rows
+
+KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
+        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "max_freq_diff", "auc"]
+
+
+def summarize(run: Path) -> dict:
+    lay = RunLayout(run)
+    row = {"run": run.name, "r2_px": [r for r in read_rows(run) if r["split"] != "train"][-1]["r2_px"]}
+    probes = {r["representation"]: r["balanced_accuracy"] for r in read_json(lay.probe / "probe.json")["results"]}
+    row.update(lookup=probes.get("lookup syllables"), hand=probes["hand features"], svm_z_q=probes["SVM z_q"],
+               gpt_layer=max((v for k, v in probes.items() if k.startswith("GPT layer")), default=None))
+    syl = read_json(lay.vocabulary / "quality.json")["levels"].get("syllables")
+    if syl:
+        row.update(median_run_ms=syl["held"]["median_run_ms"], unseen_pct=syl["held_unseen_frames_pct"],
+                   seen_once_pct=syl["held"]["seen_once_pct"], units_95=syl["held"]["units_95pct"])
+    ev = read_json(lay.lm / EVAL_FILE)
+    best = min(ev["baselines"].values(), key=lambda m: m["bits_per_second"])
+    row.update(gpt_bits_s=ev["gpt"]["bits_per_second"], ngram_bits_s=best["bits_per_second"],
+               gpt_gain_pct=100 * (1 - ev["gpt"]["bits_per_second"] / best["bits_per_second"]))
+    gen = lay.samples / "generation_eval.json"
+    if gen.exists():
+        g = read_json(gen)
+        row.update(speed_ratio=g["intruder_speed_px"]["ratio"], auc=g["real_vs_generated_auc"],
+                   max_freq_diff=max(abs(v["relative_difference"]) for v in g["behavior_frequencies"].values())
+                   if g.get("behavior_frequencies") else None)
+    return row
+
+
+def main() -> None:
+    rows = [summarize(Path(r)) for r in sys.argv[1:]]
+    if len(rows) > 1:
+        rows.append({"run": "mean", **{k: float(np.mean([r[k] for r in rows if r.get(k) is not None]))
+                                       for k in KEYS[1:] if any(r.get(k) is not None for r in rows)}})
+    print(format_table(rows, KEYS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Is generated behavior like the real thing? Three checks on decoded samples against held-out videos.
+
+Generated keypoints are egocentric (the resident held at the dataset's mean position, body axis
+up; quantize.decode), so real videos are put in the same frame first (their features mapped back
+to pixels without their alignment). Then:
+
+- intruder speed: median displacement of the other animals' centroid per frame, px;
+- behavior frequencies: a probe trained on real training frames (logistic regression on hand
+  features of the egocentric keypoints) labels real held-out and generated frames alike;
+- real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
+  frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from behavior_tokens.core.classifiers import logistic_probe
+from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord, social_features
+from behavior_tokens.data.egocentric import Alignment
+
+
+def egocentric(record: PoseRecord, pipeline: PosePipeline) -> PoseRecord:
+    """The record in the frame generated samples are drawn in (resident fixed, axis up), pixels."""
+    feats, _ = pipeline.forward(record)
+    if pipeline.mode != "egocentric":
+        return record
+    T = record.n_frames
+    kp = pipeline.inverse(feats, Alignment(np.zeros((T, 2)), np.zeros(T)), record.n_animals, record.n_parts)
+    return record.with_keypoints(kp.astype(np.float32))
+
+
+def intruder_speed(records: list[PoseRecord]) -> float:
+    """Median per-frame displacement (px) of the centroid of every animal but the first."""
+    steps = [np.linalg.norm(np.diff(r.keypoints[:, 1:].mean(axis=3), axis=0), axis=-1).ravel() for r in records]
+    return float(np.median(np.concatenate(steps)))
+
+
+def window_summaries(records: list[PoseRecord], pipeline: PosePipeline, seconds: float = 1.0) -> np.ndarray:
+    """(windows, 3 F) mean, std and mean |change| of each egocentric feature over non-overlapping windows."""
+    rows = []
+    for r in records:
+        x, _ = pipeline.features(r.keypoints, r.bodyparts)
+        w = max(2, int(round(seconds * r.fps)))
+        for s in range(0, r.n_frames - w + 1, w):
+            seg = x[s:s + w]
+            rows.append(np.concatenate([seg.mean(0), seg.std(0), np.abs(np.diff(seg, axis=0)).mean(0)]))
+    return np.asarray(rows)
+
+
+def real_vs_generated_auc(real: list[PoseRecord], generated: list[PoseRecord], pipeline: PosePipeline,
+                          seed: int = 0) -> float | None:
+    """Cross-validated AUC of telling 1 s windows of generated behavior from real ones (as many of each);
+    None with fewer than 2 windows of generated behavior."""
+    a, b = window_summaries(real, pipeline), window_summaries(generated, pipeline)
+    n = min(len(a), len(b))
+    if n < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    a, b = a[rng.choice(len(a), n, replace=False)], b[rng.choice(len(b), n, replace=False)]
+    x, y = np.concatenate([a, b]), np.r_[np.zeros(n), np.ones(n)]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.1))
+    return float(cross_val_score(clf, x, y, cv=min(5, n), scoring="roc_auc").mean())
+
+
+def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], generated: list[PoseRecord],
+                         vocab: dict[str, int], seed: int = 0, max_train: int = 20000) -> dict[str, dict[str, float]]:
+    """{behavior: {real, generated}} shares of frames, both labelled by one probe trained on real frames."""
+    x = np.concatenate([social_features(r) for r in train])
+    y = np.concatenate([r.labels for r in train])
+    keep = np.flatnonzero(y != MISSING_LABEL)
+    keep = np.random.default_rng(seed).choice(keep, min(len(keep), max_train), replace=False)
+    probe = logistic_probe(seed).fit(x[keep], y[keep])
+    shares = {}
+    for name, recs in (("real", real), ("generated", generated)):
+        pred = probe.predict(np.concatenate([social_features(r) for r in recs]))
+        shares[name] = {b: float((pred == i).mean()) for b, i in vocab.items()}
+    return {b: {"real": shares["real"][b], "generated": shares["generated"][b]} for b in vocab}
+
+
+def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord],
+                        pipeline: PosePipeline, vocab: dict[str, int], seed: int = 0) -> dict:
+    """The three checks (module doc); real and training records in their own frame, as loaded."""
+    real_ego = [egocentric(r, pipeline) for r in real]
+    train_ego = [egocentric(r, pipeline) for r in train]
+    out = {"intruder_speed_px": {"real": intruder_speed(real_ego), "generated": intruder_speed(generated)},
+           "real_vs_generated_auc": real_vs_generated_auc(real_ego, generated, pipeline, seed)}
+    speed = out["intruder_speed_px"]
+    speed["ratio"] = speed["generated"] / max(speed["real"], 1e-9)
+    if vocab and any(r.labelled for r in train):
+        freq = behavior_frequencies(train_ego, real_ego, generated, vocab, seed)
+        for v in freq.values():
+            v["relative_difference"] = (v["generated"] - v["real"]) / max(v["real"], 1e-9)
+        out["behavior_frequencies"] = freq
+    return out

@@ -1,0 +1,145 @@
+"""The syllable level: lasting units over stage one's per-frame latents (a second-stage vocabulary).
+
+Per-frame features (the quantizer's z_q, optionally with relational inputs) are smoothed by a
+centred moving average and standardised; k-means (fitted on training videos) gives ``units``
+centres; each video is then segmented by Viterbi with a switch cost (a penalty on changing unit,
+as a sticky HMM's self-transition bias, keypoint-MoSeq's kappa): the unit sequence minimising
+
+    sum_t ||x_t - c(u_t)||^2 / D  +  switch_cost * #{t : u_t != u_(t-1)}
+
+With ``target_median_ms`` the switch cost is scanned (like keypoint-MoSeq's kappa scan) until the
+training videos' median syllable lasts that long. The model is a few arrays saved as ``syllables.npz``
+with ``syllables.json`` beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from behavior_tokens.core.config import Config, option
+from behavior_tokens.core.errors import ArtifactError
+from behavior_tokens.core.files import read_json, write_json_atomic
+from behavior_tokens.core.vocabulary import run_lengths
+
+from .product_quantizer import kmeans
+from .viterbi import smooth, viterbi
+
+SYLLABLE_DIR, SYLLABLE_FILE, SYLLABLE_CONFIG = "syllables", "syllables.npz", "syllables.json"
+SyllableFeatures = Literal["z_q", "z_q+relational", "relational"]
+
+
+@dataclass
+class SyllableConfig(Config):
+    units: int = option(50, ge=2, help="syllables (k-means centres over smoothed latents)")
+    features: SyllableFeatures = option("z_q", help="what the syllables cluster: the quantizer's z_q, the "
+                                        "relational features (data.relational), or both")
+    relational_weight: float = option(1.0, gt=0, help="weight of the relational block against the z_q block")
+    smooth_frames: int = option(5, ge=1, help="centred moving average of the latents before clustering")
+    switch_cost: float = option(0.0, ge=0, help="Viterbi penalty for changing syllable (0 with a target: scanned)")
+    target_median_ms: float = option(400.0, ge=0, help="scan the switch cost until the median syllable lasts this "
+                                     "long on training videos (0: use --switch_cost as given)")
+    kmeans_iters: int = option(25, ge=1)
+    kmeans_restarts: int = option(5, ge=1, help="k-means runs from different seeds; the one of least distortion is kept")
+    max_fit_frames: int = option(100_000, ge=100, help="frames k-means is fitted on (a seeded sample)")
+    seed: int = option(0, ge=0)
+
+
+class SyllableModel:
+    """Standardisation, centres (K, D) and the switch cost: features (T, D) of a video -> syllables (T,)."""
+
+    def __init__(self, cfg: SyllableConfig, mean: np.ndarray, scale: np.ndarray, centres: np.ndarray,
+                 switch_cost: float, fps: float):
+        self.cfg, self.mean, self.scale, self.centres = cfg, mean, scale, centres  # scale: std / block weight
+        self.switch_cost, self.fps = float(switch_cost), float(fps)
+
+    @property
+    def units(self) -> int:
+        return len(self.centres)
+
+    def prepare(self, features: np.ndarray) -> np.ndarray:
+        return (smooth(features, self.cfg.smooth_frames) - self.mean) / self.scale
+
+    def cost(self, features: np.ndarray) -> np.ndarray:
+        """(T, K) squared distance of each prepared frame to each centre, per dimension."""
+        x = self.prepare(features)
+        d = (x ** 2).sum(1, keepdims=True) - 2 * x @ self.centres.T + (self.centres ** 2).sum(1)[None]
+        return np.maximum(d, 0.0) / x.shape[1]
+
+    def assign(self, features: np.ndarray, switch_cost: float | None = None) -> np.ndarray:
+        """Syllables (T,) of one video's features (T, D)."""
+        return viterbi(self.cost(features), self.switch_cost if switch_cost is None else switch_cost)
+
+    @classmethod
+    def fit(cls, videos: list[np.ndarray], fps: float, cfg: SyllableConfig, weights: np.ndarray | None = None
+            ) -> SyllableModel:
+        """k-means on (a sample of) the training videos' prepared features, then the switch-cost scan.
+
+        Features are standardised per dimension, then multiplied by ``weights`` (D,) (default 1), so a
+        block of features (e.g. a few relational ones beside a 32-dimensional latent) can weigh as much
+        as another.
+        """
+        import torch
+        cfg.validate()
+        smoothed = [smooth(v, cfg.smooth_frames) for v in videos]
+        stacked = np.concatenate(smoothed)
+        mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
+        if weights is not None:
+            scale = scale / np.asarray(weights, dtype=np.float64)
+        rng = np.random.default_rng(cfg.seed)
+        pick = rng.choice(len(stacked), size=min(len(stacked), cfg.max_fit_frames), replace=False)
+        sample = torch.from_numpy(((stacked[np.sort(pick)] - mean) / scale).astype(np.float32))
+        runs = [kmeans(sample, cfg.units, iters=cfg.kmeans_iters, generator=torch.Generator().manual_seed(cfg.seed + r))
+                for r in range(cfg.kmeans_restarts)]
+        centres = min(runs, key=lambda c: float(torch.cdist(sample, c).min(dim=1).values.pow(2).sum())).double().numpy()
+        model = cls(cfg, mean, scale, centres, cfg.switch_cost, fps)
+        if cfg.target_median_ms > 0:
+            model.switch_cost = model.scan_switch_cost(videos, cfg.target_median_ms)
+        return model
+
+    def median_ms(self, costs: list[np.ndarray], switch_cost: float) -> float:
+        runs = np.concatenate([run_lengths(viterbi(c, switch_cost)) for c in costs])
+        return 1000.0 * float(np.median(runs)) / self.fps
+
+    def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, steps: int = 12) -> float:
+        """The smallest switch cost (bisection on a log scale) whose median syllable lasts >= target_ms."""
+        costs = [self.cost(v) for v in videos]
+        lo, hi = 0.0, 1.0
+        while self.median_ms(costs, hi) < target_ms and hi < 1e4:
+            lo, hi = hi, hi * 4
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self.median_ms(costs, mid) < target_ms else (lo, mid)
+        return hi
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / SYLLABLE_FILE, mean=self.mean, scale=self.scale, centres=self.centres)
+        write_json_atomic(folder / SYLLABLE_CONFIG, {"config": asdict(self.cfg), "switch_cost": self.switch_cost,
+                                                     "fps": self.fps})
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SyllableModel:
+        folder = Path(folder)
+        meta = read_json(folder / SYLLABLE_CONFIG, "syllable model")
+        try:
+            arrays = np.load(folder / SYLLABLE_FILE)
+            return cls(SyllableConfig(**meta["config"]), arrays["mean"], arrays["scale"], arrays["centres"],
+                       meta["switch_cost"], meta["fps"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ArtifactError(str(folder / SYLLABLE_FILE), f"damaged syllable model ({e})",
+                                "fit the syllables again") from None
+
+
+def block_weights(cfg: SyllableConfig, latent_dim: int, width: int) -> np.ndarray | None:
+    """Per-dimension weights giving the relational block ``relational_weight`` times the z_q block's total weight
+    (each dimension is standardised first, so a block of R dimensions weighs R without them)."""
+    if cfg.features != "z_q+relational":
+        return None
+    rel = width - latent_dim
+    return np.concatenate([np.ones(latent_dim), np.full(rel, np.sqrt(cfg.relational_weight * latent_dim / rel))])

@@ -1,0 +1,119 @@
+"""The explorer on a tiny run: dictionary, surprisal and faults, search, group comparison, the HTML page
+(opened in headless Chromium when it is installed)."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from behavior_tokens.data import load_pose_source
+from behavior_tokens.lm import LMConfig, TokenizerConfig, train_lm
+from behavior_tokens.lm.dictionary import (
+    DictionaryConfig,
+    build_dictionary,
+    group_tests,
+    runs_of,
+    transitions,
+)
+from behavior_tokens.lm.groups import GroupsConfig, compare_groups
+from behavior_tokens.lm.html_report import build_html
+from behavior_tokens.lm.report import build_report
+from behavior_tokens.lm.search import SearchConfig, edit_distance, search
+from behavior_tokens.lm.surprisal import (
+    SurprisalConfig,
+    inject_fault,
+    spread_over_frames,
+    surprisal_report,
+)
+from behavior_tokens.lm.tokenizer import BehaviorTokenizer, build_export_tokenizer
+from behavior_tokens.quantize import QuantizerConfig, train_quantizer
+from behavior_tokens.quantize.export import ExportConfig, export_tokens
+from behavior_tokens.quantize.syllables import SyllableConfig
+
+TINY = dict(hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64, svm_max_train=100,
+            svm_max_eval=100, tree_max_train=200, eval_stride=8, family="conv", max_steps=6, checkpoint_every=6)
+
+
+def test_known_answers():
+    units = [np.array([1, 1, 2, 2, 2, 1]), np.array([3, 3])]
+    runs = runs_of(units)
+    assert runs[1].tolist() == [[0, 0, 2], [0, 5, 1]] and runs[3].tolist() == [[1, 0, 2]]
+    probs = transitions(units, [1, 2, 3])
+    np.testing.assert_allclose(probs, [[0, 1, 0], [1, 0, 0], [0, 0, 0]])
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4]) == 1
+    usage = np.array([[0.9], [0.8], [0.7], [0.1], [0.2], [0.15]])
+    (row,) = group_tests(usage, list("abcdef"), {"a": "A", "b": "A", "c": "A", "d": "B", "e": "B", "f": "B"}, [7])
+    assert row["p"] < 0.1 and row["mean A"] == pytest.approx(0.8)
+    tok = BehaviorTokenizer.build([np.array([[0], [0], [1]])], "syllables", 1, 2)
+    ids, durations = tok.encode(np.array([[0], [0], [1]]))
+    bits = spread_over_frames(tok, np.array([1.0, 3.0, 2.0, 2.0]), durations, 3)
+    np.testing.assert_allclose(bits, [2, 2, 4])  # (1 + 3) over 2 frames, (2 + 2) over 1
+
+
+def test_faults_are_where_the_mask_says():
+    rec = load_pose_source("synthetic:2:1")["train"][0]
+    rng = np.random.default_rng(0)
+    swapped, mask = inject_fault(rec, "identity swap", rng, events=2)
+    assert 60 <= mask.sum() <= 180 and (swapped.keypoints[mask][:, 0] == rec.keypoints[mask][:, 1]).all()
+    assert (swapped.keypoints[~mask] == rec.keypoints[~mask]).all()
+    frozen, mask = inject_fault(rec, "frozen", rng, events=1)
+    t = np.flatnonzero(mask)
+    assert (frozen.keypoints[t] == frozen.keypoints[t[0]]).all()
+    dropped, mask = inject_fault(rec, "dropped segment", rng, events=1)
+    assert 30 <= rec.n_frames - dropped.n_frames <= 90 and len(mask) == dropped.n_frames and mask.any()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """synthetic:6:1:x4: the second half of the videos attacks 4x as often; quantizer, syllables, GPT."""
+    q = tmp_path_factory.mktemp("explorer") / "q"
+    train_quantizer(QuantizerConfig(source="synthetic:6:1:x4", output_dir=str(q), relational=True, **TINY))
+    export_tokens(ExportConfig(checkpoint=str(q)), progress=False,
+                  syllables=SyllableConfig(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational"),
+                  finish=lambda f: build_export_tokenizer(f, TokenizerConfig(scheme="syllables"))[1])
+    train_lm(LMConfig(tokens=str(q / "tokens"), n_layer=1, n_embd=16, n_head=2, block_size=16, batch_size=4,
+                      max_steps=4, eval_every=2, checkpoint_every=4, warmup_steps=0))
+    return q
+
+
+def test_dictionary_search_groups_surprisal_and_the_page(run, tmp_path):
+    groups = tmp_path / "groups.csv"
+    groups.write_text("video,group\n" + "".join(f"synthetic_{i:03d},{'calm' if i < 3 else 'attacks'}\n" for i in range(6)))
+    rows = build_dictionary(DictionaryConfig(tokens=str(run / "tokens"), groups_csv=str(groups), instances=4,
+                                             movie_frames=10))
+    assert [r["frames"] for r in rows] == sorted((r["frames"] for r in rows), reverse=True)
+    assert sum(r["share_pct"] for r in rows) == pytest.approx(100)
+    d = json.loads((run / "dictionary" / "dictionary.json").read_text())
+    assert len(d["group_tests"]) == len(rows) and (run / "dictionary" / rows[0]["movie"]).stat().st_size > 0
+    top = str(rows[0]["unit"])
+    found = search(SearchConfig(tokens=str(run / "tokens"), pattern=top, top=3))
+    assert len(found) == 3 and all(top in r["units"].split() for r in found)
+    vid = d["usage"]["videos"][0]
+    like = search(SearchConfig(tokens=str(run / "tokens"), example=[vid, "1", "3"], top=2))
+    assert len(like) == 2 and all(r["video"] != vid or r["start_s"] >= 3 or r["end_s"] <= 1 for r in like)
+    g = compare_groups(GroupsConfig(tokens=str(run / "tokens"), groups_csv=str(groups), order=2))
+    assert {r["group"] for r in g["videos"]} == {"attacks", "calm"} and 0 <= g["auc"] <= 1
+    s = surprisal_report(SurprisalConfig(lm=str(run / "lm"), faults=["identity swap", "jitter"], events=1))
+    assert [r["fault"] for r in s["faults"]] == ["identity swap", "jitter"]
+    assert all(0 <= r["auroc_gpt"] <= 1 and 0 <= r["auroc_speed"] <= 1 for r in s["faults"])
+    build_report(run)
+    page = build_html(run)
+    text = page.read_text()
+    for section in ("Stage one", "Token dictionary", "Surprisal", "Search", "Groups by likelihood", "Probes" if
+                    (run / "probe").exists() else "GPT"):
+        assert section in text, section
+    assert text.count("<img") >= 2 * len(rows)
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")
+    res = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+                          "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert 'data-failed="0"' in res.stdout, res.stdout[-2000:]
+    images = int(res.stdout.split('data-images="')[1].split('"')[0])
+    assert images == text.count("<img")
+    assert ":CONSOLE" not in res.stderr, [line for line in res.stderr.splitlines() if ":CONSOLE" in line]

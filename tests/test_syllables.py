@@ -1,0 +1,204 @@
+"""The syllable level and the measures of a vocabulary: known answers on tiny cases, then a tiny run end to end."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from behavior_tokens.core.vocabulary import (
+    Lookup,
+    run_lengths,
+    split_statistics,
+    tuple_units,
+    vocabulary_quality,
+)
+from behavior_tokens.data import PosePipeline, load_pose_source
+from behavior_tokens.lm import (
+    BehaviorTokenizer,
+    LMConfig,
+    NGramLM,
+    TokenizerConfig,
+    build_gpt,
+    train_lm,
+)
+from behavior_tokens.lm.generate import (
+    GenerateConfig,
+    SyllableInstances,
+    generate_behavior,
+    sample_codes,
+)
+from behavior_tokens.lm.sampling import allowed_masks
+from behavior_tokens.lm.train import EarlyStopping
+from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, train_quantizer
+from behavior_tokens.quantize.export import ExportConfig, export_tokens
+from behavior_tokens.quantize.syllables import SyllableConfig, SyllableModel
+from behavior_tokens.quantize.viterbi import viterbi
+
+
+def test_quality_known_answers():
+    assert run_lengths(np.array([5, 5, 1, 1, 1, 5])).tolist() == [2, 3, 1]
+    s = split_statistics([np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])], fps=10)
+    assert (s["units_used"], s["seen_once_pct"], s["units_95pct"]) == (4, 25.0, 4)
+    assert s["median_run_ms"] == 250.0 and s["mean_run_ms"] == 250.0
+    train, held = [np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3])], [np.array([0, 0, 1, 1, 4, 4])]
+    tl, hl = [np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 0])], [np.array([0, 0, 1, 1, 1, 1])]
+    q = vocabulary_quality(train, held, 30, tl, hl, bag_seconds=0.04)
+    assert q["held_unseen_frames_pct"] == pytest.approx(100 / 3)  # unit 4 never occurs in training
+    assert q["lookup_bal_acc"] == 1.0 and q["homogeneity"] == pytest.approx(1.0)
+    # class-balanced majority: unit 7 holds 2 of 10 frames of class 0 and 2 of 3 of class 1 -> class 1
+    lk = Lookup.fit(np.array([7, 7, 7, 7] + [8] * 9), np.array([0, 0, 1, 1] + [0] * 8 + [1]))
+    assert lk.table == {7: 1, 8: 0} and lk.predict(np.array([9])).tolist() == [0]  # unseen -> majority class
+    assert tuple_units(np.array([[1, 2], [0, -1]]), 10).tolist() == [12, -1]
+
+
+def test_viterbi_trades_fit_against_switching():
+    cost = np.array([[0.0, 1], [1, 0], [0, 1], [0, 1]])  # nearest: 0 1 0 0
+    assert viterbi(cost, 0.0).tolist() == [0, 1, 0, 0]
+    assert viterbi(cost, 0.4).tolist() == [0, 1, 0, 0]  # two switches (0.8) cost less than one misfit (1) ...
+    assert viterbi(cost, 0.6).tolist() == [0, 0, 0, 0]  # ... two of 1.2 more
+
+
+def test_syllables_find_clusters_last_and_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    states = np.repeat(rng.integers(0, 3, size=40), rng.integers(10, 40, size=40))  # 3 states, runs of 10-40
+    centres = np.array([[0.0, 0], [5, 5], [-5, 5]])
+    videos = [centres[states] + rng.normal(scale=1.0, size=(len(states), 2))]
+    model = SyllableModel.fit(videos, fps=30, cfg=SyllableConfig(units=3, smooth_frames=3, target_median_ms=500))
+    units = model.assign(videos[0])
+    # one syllable per state, up to renaming; the switch cost makes them last >= 500 ms
+    assert max(np.mean(units[states == s] == np.bincount(units[states == s]).argmax()) for s in range(3)) > 0.9
+    assert np.median(run_lengths(units)) / 30 >= 0.5
+    model.save(tmp_path)
+    np.testing.assert_array_equal(SyllableModel.load(tmp_path).assign(videos[0]), units)
+
+
+def test_syllable_tokens_restore_time_exactly_and_sample_in_pairs():
+    units = np.array([3] * 7 + [1, 1] + [0] * 100 + [2]).reshape(-1, 1)
+    tok = BehaviorTokenizer.build([units], "syllables", 1, 4)
+    ids, durations = tok.encode(units)
+    tokens = [tok.token(i) for i in ids]
+    assert tokens[:4] == ["s3", "d7", "s1", "d2"] and tokens[4:8] == ["s0", "d90", "s0", "d10"]  # long runs cut at 90
+    np.testing.assert_array_equal(tok.decode(ids, durations), units)
+    assert durations.sum() == len(units)
+    masks = allowed_masks(tok)
+    assert masks.shape[0] == 2 and all(masks[p % 2, i] for p, i in enumerate(ids.tolist()))
+    model = build_gpt(LMConfig(n_layer=1, n_embd=16, n_head=2, block_size=8, dropout=0.0), tok)
+    sampled, sampled_ids = sample_codes(model, tok, units[:5], 50, tokens_per_frame=0.1, run_lengths=None,
+                                        temperature=1.0, top_k=0, seed=0)
+    assert sampled.shape == (50, 1) and len(sampled_ids) % 2 == 0
+
+
+def test_stage_one_options_shape_their_codes():
+    base = dict(family="conv", hidden_size=16, latent_dim=8, codewords=8, window=10)
+    feats = np.random.default_rng(0).normal(size=(33, 6)).astype(np.float32)
+    torch.manual_seed(0)
+    cfg = QuantizerConfig(code_rate=5, **base)
+    cfg.n_features = 6
+    _, _, codes = BehaviorQuantizer(cfg).eval().encode_frames(feats)
+    assert codes.shape == (33, 2) and all((codes[b:b + 5] == codes[b]).all() for b in range(0, 33, 5))
+    cfg = QuantizerConfig(coarse_codewords=4, **base)
+    cfg.n_features = 6
+    model = BehaviorQuantizer(cfg).eval()
+    _, z_q, codes = model.encode_frames(feats)
+    assert codes.shape == (33, 3) and codes[:, 0].max() < 4
+    torch.testing.assert_close(model.lookup(codes), z_q)
+    assert model.decode_codes(codes).shape == (33, 6)
+    cfg = QuantizerConfig(contrastive_weight=1.0, **base)
+    cfg.n_features = 6
+    out = BehaviorQuantizer(cfg)(torch.randn(4, 10, 6))
+    assert torch.isfinite(out["contrastive"]) and out["contrastive"] > 0
+    with pytest.raises(ValueError, match="--code_rate: 4 does not divide --window 10"):
+        QuantizerConfig(code_rate=4, **base).validate()
+    with pytest.raises(ValueError, match="--contrastive_weight: the gru family has one latent per window"):
+        QuantizerConfig(contrastive_weight=1.0, **{**base, "family": "gru"}).validate()
+
+
+def test_relational_inputs_are_exact_on_slices_and_leave_the_inverse_alone():
+    rec = load_pose_source("synthetic:2:1")["train"][0]
+    pipe = PosePipeline(relational=True).fit([rec])
+    feats, alignment = pipe.forward(rec)
+    assert feats.shape == (rec.n_frames, 28 + 10)
+    part, _ = pipe.features(rec.keypoints[99:160], rec.bodyparts)
+    np.testing.assert_allclose(part[1:], feats[100:160], atol=1e-5)  # the frame before a slice is its context
+    back = pipe.inverse(feats, alignment, rec.n_animals, rec.n_parts)
+    np.testing.assert_allclose(back, rec.keypoints, atol=1e-3)
+
+
+def test_sticky_codes_last_longer():
+    cfg = QuantizerConfig(family="conv", hidden_size=16, latent_dim=8, codewords=8, window=10)
+    cfg.n_features = 6
+    torch.manual_seed(0)
+    model = BehaviorQuantizer(cfg).eval()
+    z_e = torch.randn(200, 8)
+    nearest = model.quantizer(z_e)[1]
+    torch.testing.assert_close(model.quantizer.sticky_codes(z_e, 0.0), nearest)
+    sticky = model.quantizer.sticky_codes(z_e, 5.0)
+    assert np.mean(run_lengths(sticky[:, 0].numpy())) > 3 * np.mean(run_lengths(nearest[:, 0].numpy()))
+
+
+def test_early_stopping_keeps_the_best_weights():
+    model = torch.nn.Linear(2, 2)
+    stop = EarlyStopping(patience=2)
+    for step, nll in enumerate([3.0, 2.0, 2.5, 2.6]):
+        with torch.no_grad():
+            model.weight.fill_(nll)
+        stop.update({"step": step, "gpt": {"nll": nll}}, model)
+    assert stop.should_stop({}) and not EarlyStopping(0).should_stop({})
+    best = stop.restore(model)
+    assert best["step"] == 1 and float(model.weight[0, 0].detach()) == 2.0
+
+
+def test_five_gram_kneser_ney_is_a_distribution():
+    stream = np.random.default_rng(0).integers(0, 6, size=500)
+    lm = NGramLM(5, 8).fit(stream)
+    for ctx in [(1, 2, 3, 4), (7, 7, 7, 7), ()]:
+        p = lm.distribution(ctx)
+        assert math.isclose(p.sum(), 1.0) and (p > 0).all()
+
+
+TINY = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
+            svm_max_train=100, svm_max_eval=100, tree_max_train=200, eval_stride=8, family="conv", max_steps=6,
+            checkpoint_every=6)
+
+
+def test_syllables_from_export_to_generated_keypoints(tmp_path):
+    from behavior_tokens.lm.tokenizer import build_export_tokenizer
+    q = tmp_path / "q"
+    train_quantizer(QuantizerConfig(output_dir=str(q), relational=True, **TINY))
+    syl = SyllableConfig(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational")
+    dd = export_tokens(ExportConfig(checkpoint=str(q)), progress=False, syllables=syl,
+                       finish=lambda f: build_export_tokenizer(f, TokenizerConfig(scheme="syllables"))[1])
+    for split in dd:
+        for row in dd[split]:
+            s = np.asarray(row["syllables"])
+            assert s.shape == (row["n_frames"],) and s.min() >= 0 and s.max() < 6
+    assert (q / "tokens" / "syllables" / "syllables.npz").exists()
+    res = train_lm(LMConfig(tokens=str(q / "tokens"), n_layer=1, n_embd=16, n_head=2, block_size=16, batch_size=4,
+                            max_steps=4, eval_every=2, checkpoint_every=4, warmup_steps=0, patience=3))
+    assert {"4-gram", "5-gram"} <= set(res["baselines"]) and res["gpt"]["bits_per_second"] > 0
+    from behavior_tokens.lm import load_token_export
+    instances = SyllableInstances(load_token_export(q / "tokens"))
+    codes = instances(np.array([0] * 20 + [1] * 3), np.random.default_rng(0))
+    assert codes.shape == (23, 2)
+    recs = generate_behavior(GenerateConfig(lm=str(q / "lm"), prompt_seconds=1, seconds=4, samples=2, gif=False))
+    assert all(r.keypoints.shape == (150, 2, 2, 7) and np.isfinite(r.keypoints).all() for r in recs)
+    import json
+    ev = json.loads((q / "samples" / "generation_eval.json").read_text())
+    assert 0 <= ev["real_vs_generated_auc"] <= 1 and ev["intruder_speed_px"]["generated"] > 0
+    assert set(ev["behavior_frequencies"]) == {"attack", "investigation", "mount", "other"}
+    # every level measured, on the same held-out frames
+    from behavior_tokens.lm.vocabulary import QualityConfig, vocabulary_table
+    rows = {r["level"]: r for r in vocabulary_table(QualityConfig(tokens=str(q / "tokens")))}
+    assert set(rows) == {"group 0 codes", "group 1 codes", "G-tuples", "tokens: groups", "tokens: combined",
+                         "tokens: rle", "tokens: bpe", "tokens: syllables", "syllables"}
+    assert rows["syllables"]["units_used"] <= 6 and rows["syllables"]["held_unseen_frames_pct"] == 0
+    assert rows["tokens: syllables"]["lookup_bal_acc"] == pytest.approx(rows["syllables"]["lookup_bal_acc"])
+    assert (q / "vocabulary" / "quality.md").exists()
+    from behavior_tokens.lm.probes import ProbeConfig, probe
+    names = [r["representation"] for r in probe(ProbeConfig(quantizer=str(q), lm=str(q / "lm"), max_train=500,
+                                                            svm_max_train=100))]
+    assert "lookup syllables" in names and "GPT layer 1" in names
+    from behavior_tokens.lm.report import build_report
+    report = build_report(q).read_text()
+    assert "## Vocabulary quality" in report and "real vs generated 1 s windows, AUC" in report
