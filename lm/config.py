@@ -29,6 +29,8 @@ class LMConfig(RunConfig):
     n_embd: int = option(128, ge=1)
     n_head: int = option(4, ge=1)
     block_size: int = option(256, ge=2, help="context length in tokens")
+    block_stride: int = option(0, ge=0, help="tokens between the starts of training blocks (0: block_size, blocks "
+                               "do not overlap; smaller: more, overlapping blocks from a short stream)")
     dropout: float = option(0.1, ge=0, le=0.9)
     # Training
     lr: float = option(1e-3, gt=0)

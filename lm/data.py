@@ -187,11 +187,18 @@ def held_out_split(export: TokenExport, name: str = "") -> str:
                       f"{', '.join(export.dataset)}", "export a run that held videos out")
 
 
-class BlockDataset(torch.utils.data.Dataset):
-    """Non-overlapping blocks of ``block_size`` tokens of a stream; item i -> LongTensor (block_size,)."""
+def block_windows(n_tokens: int, block_size: int, stride: int) -> int:
+    """How many blocks of ``block_size`` start every ``stride`` tokens in a stream of ``n_tokens``."""
+    return 0 if n_tokens < block_size else (n_tokens - block_size) // stride + 1
 
-    def __init__(self, ids: np.ndarray, block_size: int):
-        n = len(ids) // block_size
+
+class BlockDataset(torch.utils.data.Dataset):
+    """Blocks of ``block_size`` tokens of a stream starting every ``stride`` tokens (default: the block size,
+    no overlap); item i -> LongTensor (block_size,)."""
+
+    def __init__(self, ids: np.ndarray, block_size: int, stride: int = 0):
+        self.stride = stride or block_size
+        n = block_windows(len(ids), block_size, self.stride)
         if n == 0:
             raise ConfigError("--block_size", f"the training stream has {len(ids)} tokens, fewer than one block "
                               f"of {block_size}", "lower --block_size or export more data")
@@ -201,5 +208,5 @@ class BlockDataset(torch.utils.data.Dataset):
         return self.n
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        s = i * self.block_size
+        s = i * self.stride
         return torch.from_numpy(np.asarray(self.ids[s:s + self.block_size], dtype=np.int64))

@@ -98,6 +98,10 @@ def unit_table(videos: Videos, runs: dict[int, np.ndarray]) -> list[dict]:
         for b, i in videos.vocab.items():
             if overall.get(b):
                 row[f"x {b}"] = float((lab == i).mean()) / overall[b] if len(lab) else None
+        if len(lab) and overall:
+            # the behavior the unit is most enriched for, as a reader would say it: "attack 95% (29x)"
+            b = max(overall, key=lambda k: (row.get(f"x {k}") or 0))
+            row["reads as"] = f"{b} {100 * float((lab == videos.vocab[b]).mean()):.0f}% ({row[f'x {b}']:.1f}x)"
         rows.append(row)
     return sorted(rows, key=lambda r: -r["frames"])
 
@@ -280,8 +284,10 @@ def dictionary_markdown(result: dict) -> str:
     table = result["units"]
     enrich = [k for k in table[0] if k.startswith("x ")] if table else []
     text = [f"## Token dictionary ({result['level']}, most used first; x BEHAVIOR: how many times more often the "
-            "behavior occurs in the unit's frames than overall)\n",
-            format_table(table, ["unit", "instances", "frames", "share_pct", "median_ms", *enrich])]
+            "behavior occurs in the unit's frames than overall; reads as: the behavior it is most enriched for, the "
+            "share of its frames labelled so, and the enrichment)\n",
+            format_table(table, ["unit", *(["reads as"] if enrich else []), "instances", "frames", "share_pct",
+                                 "median_ms", *enrich])]
     if "group_tests" in result:
         groups = [k for k in result["group_tests"][0] if k.startswith("mean ")]
         text += ["\n\n### Usage across groups (Kruskal-Wallis per unit, q: Benjamini-Hochberg)\n",

@@ -2,9 +2,10 @@
 
 A video's codes are tokenized (any scheme) behind a ``<sep>``, run through the GPT in windows
 of the context length that advance by half a window (so each token sees at least half a
-context of the past), and every frame takes the hidden states of the last token that starts at
-or before it: for ``groups`` the frame's last group token (it has read the whole frame), for
-``rle`` / ``bpe`` the token whose run covers the frame. Causal: nothing after that token is read.
+context of the past), and every frame takes the hidden states of the token that stands for it
+(the scheme's ``frame_tokens``): for ``groups`` the frame's last group token (it has read the whole
+frame), for ``rle`` / ``bpe`` the token whose run covers the frame, for ``syllables`` the run's
+syllable token. Causal: nothing after that token is read.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def token_hidden_states(model, ids: np.ndarray, batch_size: int = 16) -> np.ndar
 
 
 def frame_token_index(tokenizer: BehaviorTokenizer, durations: np.ndarray, n_frames: int) -> np.ndarray:
-    """For each frame, the index of the last token starting at or before it, (n_frames,)."""
-    return tokenizer.token_of_frame(durations, n_frames)
+    """For each frame, the index of the token it reads (n_frames,): the scheme's ``frame_tokens``."""
+    return tokenizer.scheme.frame_tokens(tokenizer, durations, n_frames)
 
 
 def frame_embeddings(model, tokenizer: BehaviorTokenizer, codes: np.ndarray, layers: list[int] | None = None,

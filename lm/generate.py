@@ -27,12 +27,12 @@ from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
-from behavior_tokens.quantize.decode import decode_record
+from behavior_tokens.quantize.decode import decode_features, decode_record
 from behavior_tokens.quantize.saving import run_root
 
 from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
-from .generation_eval import evaluate_generation
+from .generation_eval import evaluate_generation, fit_decoder_smoothing
 from .sampling import sample_tokens
 from .tokenizer import BehaviorTokenizer
 
@@ -52,6 +52,9 @@ class GenerateConfig(Config):
     temperature: float = option(1.0, gt=0)
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
     seed: int = option(0, ge=0)
+    smooth_frames: int = option(0, ge=0, help="moving average of decoded features, frames (each frame is decoded "
+                                "alone; its noise adds motion). 0: chosen on the training videos so decoded ones move "
+                                "as fast as tracked ones; 1: none")
     gif: bool = True
     evaluate: bool = option(True, help="compare the samples with held-out videos (lm/generation_eval.py): "
                             "intruder speed, behavior frequencies, real-vs-generated AUC")
@@ -94,11 +97,15 @@ class RunLengths:
 
 class SyllableInstances:
     """Every run of each syllable in an export's training videos, with its codes: a sampled syllable of d
-    frames is rendered as the codes of a training run of it (one of the ``nearest`` closest in length,
-    drawn at random), stretched or cut to d frames."""
+    frames is rendered as the codes of a training run of it, stretched or cut to d frames. Of the
+    ``nearest`` runs closest in length, the one whose first frame is closest to the frame rendered last
+    (in ``frame_features``, one (T, F) array per training video, e.g. decoded features) is taken, so
+    consecutive instances join without a jump; without features one of them is drawn at random."""
 
-    def __init__(self, export: TokenExport, split: str = "train", nearest: int = 3):
+    def __init__(self, export: TokenExport, split: str = "train", nearest: int = 64,
+                 frame_features: list[np.ndarray] | None = None):
         self.codes = list(export.video_codes(split, "codes"))
+        self.features = frame_features
         self.runs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # syllable -> (video, start, length)
         for v, units in enumerate(export.video_codes(split, "syllables")):
             units = units[:, 0]
@@ -110,16 +117,23 @@ class SyllableInstances:
 
     def __call__(self, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Syllables (T,) -> codes (T, G)."""
-        out = []
+        out, last = [], None  # last: (video, frame) rendered last
         edges = np.flatnonzero(units[1:] != units[:-1]) + 1
         starts = np.concatenate([[0], edges])
         for s, n in zip(starts.tolist(), np.diff(np.concatenate([starts, [len(units)]])).tolist(), strict=True):
             runs = self.runs[int(units[s])]
             lengths = np.array([r[2] for r in runs])
-            close = np.argsort(np.abs(lengths - n))[:self.nearest]
-            v, start, length = runs[int(rng.choice(close))]
+            close = np.argsort(np.abs(lengths - n), kind="stable")[:self.nearest]
+            if self.features is None or last is None:
+                pick = int(rng.choice(close))
+            else:
+                prev = self.features[last[0]][last[1]]
+                gaps = [np.linalg.norm(self.features[runs[c][0]][runs[c][1]] - prev) for c in close.tolist()]
+                pick = int(close[int(np.argmin(gaps))])
+            v, start, length = runs[pick]
             idx = start + np.minimum((np.arange(n) * length) // n, length - 1)
             out.append(self.codes[v][idx])
+            last = (v, int(idx[-1]))
         return np.concatenate(out)
 
 
@@ -177,7 +191,10 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     real_units = real_units[:n_prompt]
     real_labels = np.asarray(rows[pick]["labels"], dtype=np.int64)[:n_prompt]
     # A syllable stands for many code sequences: each sampled one is rendered as a real instance of it.
-    render = SyllableInstances(export) if tok.scheme.column == "syllables" else None
+    render = None
+    if tok.scheme.column == "syllables":
+        render = SyllableInstances(export, frame_features=[decode_features(quantizer, c)
+                                                           for c in export.video_codes("train", "codes")])
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):
@@ -185,7 +202,11 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         frames += len(codes)
     tpf = sum(len(ids) for ids, _ in encoded) / max(1, frames)
     run_lengths = None if tok.scheme.fixes_durations else RunLengths(encoded)
-    write_json_atomic(out / "generate_config.json", asdict(cfg))
+    coll, held_split = run_collection(quantizer.cfg)
+    smooth_frames, ratios = (cfg.smooth_frames, None) if cfg.smooth_frames else \
+        fit_decoder_smoothing(coll["train"], quantizer, pipeline)
+    write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
+                                                     "decoded_speed_ratio_by_smoothing": ratios})
     records = []
     for i in range(cfg.samples):
         units, ids = sample_codes(model, tok, real_units, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
@@ -195,7 +216,8 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         all_codes = np.concatenate([real_codes, codes])
         labels = np.concatenate([real_labels, np.full(len(codes), MISSING_LABEL, dtype=np.int64)])
         name = f"sample_{i:03d}"
-        rec = decode_record(quantizer, pipeline, all_codes, f"{name} ({names[pick]} + {cfg.seconds:g} s)", labels)
+        rec = decode_record(quantizer, pipeline, all_codes, f"{name} ({names[pick]} + {cfg.seconds:g} s)", labels,
+                            smooth_frames)
         save_records([rec], out / name)
         np.savez(out / f"{name}.npz", codes=all_codes, units=np.concatenate([real_units, units]), sampled_ids=ids,
                  prompt_frames=len(real_codes))
@@ -204,15 +226,9 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
             animate(rec, out / f"{name}.gif", max_frames=150, step=max(1, rec.n_frames // 150))
         records.append(rec)
     if cfg.evaluate:
-        write_json_atomic(out / "generation_eval.json", _evaluate(records, n_prompt, quantizer, pipeline, cfg.seed))
+        sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
+                   for r in records]  # the generated part of each sample, against the run's own videos
+        result = evaluate_generation(sampled, coll[held_split], coll["train"], pipeline, coll.vocab, cfg.seed,
+                                     model=quantizer, smooth_frames=smooth_frames)
+        write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split})
     return records
-
-
-def _evaluate(records: list[PoseRecord], n_prompt: int, quantizer, pipeline, seed: int) -> dict:
-    """The generated part of each sample against the run's own held-out and training videos."""
-    coll, held = run_collection(quantizer.cfg)
-    sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
-               for r in records]
-    result = evaluate_generation(sampled, coll[held], coll["train"], pipeline, coll.vocab, seed)
-    result["held_out_split"] = held
-    return result

@@ -2,7 +2,10 @@
 
 Generated keypoints are egocentric (the resident held at the dataset's mean position, body axis
 up; quantize.decode), so real videos are put in the same frame first (their features mapped back
-to pixels without their alignment). Then:
+to pixels without their alignment). Two references: the real videos as tracked (``raw``), and the
+same videos encoded and decoded by the quantizer (``reconstructed``), which carry the decoder's
+own frame-to-frame noise as generated samples do; against it the checks measure what the GPT and
+the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 
 - intruder speed: median displacement of the other animals' centroid per frame, px;
 - behavior frequencies: a probe trained on real training frames (logistic regression on hand
@@ -82,18 +85,65 @@ def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], genera
     return {b: {"real": shares["real"][b], "generated": shares["generated"][b]} for b in vocab}
 
 
-def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord],
-                        pipeline: PosePipeline, vocab: dict[str, int], seed: int = 0) -> dict:
-    """The three checks (module doc); real and training records in their own frame, as loaded."""
-    real_ego = [egocentric(r, pipeline) for r in real]
-    train_ego = [egocentric(r, pipeline) for r in train]
-    out = {"intruder_speed_px": {"real": intruder_speed(real_ego), "generated": intruder_speed(generated)},
-           "real_vs_generated_auc": real_vs_generated_auc(real_ego, generated, pipeline, seed)}
+def reconstructed(record: PoseRecord, model, pipeline: PosePipeline, smooth_frames: int = 1) -> PoseRecord:
+    """The record encoded and decoded by the quantizer (as samples are: ``smooth_frames``), labels kept, in the
+    generated samples' frame."""
+    from behavior_tokens.quantize.decode import decode_record
+    from behavior_tokens.quantize.export import encode_record
+    codes = encode_record(model, pipeline, record).codes
+    return decode_record(model, pipeline, codes, record.video_id, record.labels, smooth_frames)
+
+
+SMOOTHING_CANDIDATES = (1, 3, 5, 7, 9, 13)
+
+
+def fit_decoder_smoothing(train: list[PoseRecord], model, pipeline: PosePipeline,
+                          candidates: tuple[int, ...] = SMOOTHING_CANDIDATES) -> tuple[int, dict[int, float]]:
+    """The moving average (frames) of decoded features whose decoded training videos move as the tracked ones
+    do: the candidate whose intruder speed is closest (in ratio) to the tracked videos'; and every candidate's
+    decoded / tracked speed ratio. Each frame is decoded alone, so the decoder's noise adds motion."""
+    from behavior_tokens.quantize.decode import (
+        decode_features,
+        features_to_keypoints,
+        smooth_features,
+    )
+    from behavior_tokens.quantize.export import encode_record
+    tracked = intruder_speed([egocentric(r, pipeline) for r in train])
+    feats = [decode_features(model, encode_record(model, pipeline, r).codes) for r in train]
+    ratios = {}
+    for k in candidates:
+        recs = [r.with_keypoints(features_to_keypoints(model, pipeline, smooth_features(f, k)))
+                for r, f in zip(train, feats, strict=True)]
+        ratios[k] = intruder_speed(recs) / max(tracked, 1e-9)
+    best = min(candidates, key=lambda k: abs(np.log(max(ratios[k], 1e-9))))
+    return best, ratios
+
+
+def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord], pipeline: PosePipeline,
+            vocab: dict[str, int], seed: int = 0) -> dict:
+    """The three checks (module doc), every record already in the generated samples' frame."""
+    out = {"intruder_speed_px": {"real": intruder_speed(real), "generated": intruder_speed(generated)},
+           "real_vs_generated_auc": real_vs_generated_auc(real, generated, pipeline, seed)}
     speed = out["intruder_speed_px"]
     speed["ratio"] = speed["generated"] / max(speed["real"], 1e-9)
     if vocab and any(r.labelled for r in train):
-        freq = behavior_frequencies(train_ego, real_ego, generated, vocab, seed)
+        freq = behavior_frequencies(train, real, generated, vocab, seed)
         for v in freq.values():
             v["relative_difference"] = (v["generated"] - v["real"]) / max(v["real"], 1e-9)
         out["behavior_frequencies"] = freq
     return out
+
+
+def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord],
+                        pipeline: PosePipeline, vocab: dict[str, int], seed: int = 0, model=None,
+                        smooth_frames: int = 1) -> dict:
+    """The checks against the real records as loaded (``reference: raw``); with the quantizer ``model``,
+    against their reconstructions decoded as the samples were (the top level, ``reference: reconstructed``)
+    and raw under ``raw``."""
+    raw = {"reference": "raw", **compare(generated, [egocentric(r, pipeline) for r in real],
+                                         [egocentric(r, pipeline) for r in train], pipeline, vocab, seed)}
+    if model is None:
+        return raw
+    rec = compare(generated, [reconstructed(r, model, pipeline, smooth_frames) for r in real],
+                  [reconstructed(r, model, pipeline, smooth_frames) for r in train], pipeline, vocab, seed)
+    return {"reference": "reconstructed", "decoder_smooth_frames": smooth_frames, **rec, "raw": raw}

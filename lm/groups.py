@@ -5,7 +5,8 @@ a video never scores under a model that saw it), and the video's log-likelihood 
 second under the second group's model minus those under the first's (positive: more like the first
 group). Models are interpolated Kneser-Ney n-grams over the export's tokens (fitting a GPT per video
 and group would cost minutes each on a CPU). The groups are told apart when the ratios of their
-videos separate: ROC AUC of the ratio against the group, and a Mann-Whitney U test.
+videos separate: ROC AUC of the ratio against the group, and a Mann-Whitney U test. The default
+order is 1 (usage); sequence models (``--order 2..5``) need many videos per group (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ GROUPS_KIND = "group comparison"
 class GroupsConfig(Config):
     tokens: str = option(help="a token export (scripts/export_tokens.py)")
     groups_csv: str = option(help="CSV with columns video, group (two groups)")
-    order: int = option(3, ge=1, le=5, help="n-gram order of the group models")
+    # 1 by default: on synthetic:20:4:x6 (attack 2.4 % vs 10.9 % of frames, 10 videos a group) unigram usage
+    # separated the groups (AUC 0.92) where bigrams and trigrams, fitted on 9 videos, did not (0.46, 0.51)
+    order: int = option(1, ge=1, le=5, help="n-gram order of the group models (1: unit usage; higher orders need "
+                        "many videos per group)")
     output_dir: str = option("", help="default: groups/ beside the export")
     overwrite: bool = option(False, help="replace results in output_dir (only ones this project made)")
 
@@ -62,29 +66,36 @@ def compare_groups(cfg: GroupsConfig) -> dict:
     if min(len(m) for m in members.values()) < 2:
         raise ConfigError("--groups_csv", "a group has fewer than 2 videos", "each video is scored by models of the "
                           "others: give each group at least 2")
-    V = len(export.tokenizer)
-    rows = []
-    for video, group in groups.items():
-        ids, frames = streams[video]
-        bits = {}
-        for g in names:
-            train = np.concatenate([streams[v][0] for v in members[g] if v != video])
-            bits[g] = float(NGramLM(cfg.order, V).fit(train).nll(ids).sum()) / math.log(2)
-        seconds = frames / export.fps
-        rows.append({"video": video, "group": group, f"bits_per_s {names[0]}": bits[names[0]] / seconds,
-                     f"bits_per_s {names[1]}": bits[names[1]] / seconds,
-                     "llr_bits_per_s": (bits[names[1]] - bits[names[0]]) / seconds})
-    llr = np.array([r["llr_bits_per_s"] for r in rows])
-    first = np.array([r["group"] == names[0] for r in rows])
-    result = {"config": asdict(cfg), "groups": names, "videos": rows,
-              "auc": float(roc_auc_score(first, llr)),
-              "mann_whitney_p": float(mannwhitneyu(llr[first], llr[~first], alternative="greater").pvalue)}
+    result = {"config": asdict(cfg), **likelihood_ratios(streams, groups, len(export.tokenizer), export.fps, cfg.order)}
     out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).root / "groups"
     with staged_output(out_dir, GROUPS_KIND, overwrite=cfg.overwrite, reads={"--tokens": Path(cfg.tokens)}) as out:
         write_json_atomic(out / "groups.json", result)
         (out / "groups.md").write_text(groups_markdown(result))
         _plot(result, out / "groups.png")
     return result
+
+
+def likelihood_ratios(streams: dict[str, tuple[np.ndarray, int]], groups: dict[str, str], vocab_size: int,
+                      fps: float, order: int) -> dict:
+    """Each video's bits/s under n-gram models of each group's other videos; {groups, videos, auc,
+    mann_whitney_p}, the ratio's AUC against membership of the first group (sorted names)."""
+    names = sorted(set(groups.values()))
+    members = {g: [v for v in groups if groups[v] == g] for g in names}
+    rows = []
+    for video, group in groups.items():
+        ids, frames = streams[video]
+        bits = {}
+        for g in names:
+            train = np.concatenate([streams[v][0] for v in members[g] if v != video])
+            bits[g] = float(NGramLM(order, vocab_size).fit(train).nll(ids).sum()) / math.log(2)
+        seconds = frames / fps
+        rows.append({"video": video, "group": group, f"bits_per_s {names[0]}": bits[names[0]] / seconds,
+                     f"bits_per_s {names[1]}": bits[names[1]] / seconds,
+                     "llr_bits_per_s": (bits[names[1]] - bits[names[0]]) / seconds})
+    llr = np.array([r["llr_bits_per_s"] for r in rows])
+    first = np.array([r["group"] == names[0] for r in rows])
+    return {"groups": names, "videos": rows, "auc": float(roc_auc_score(first, llr)),
+            "mann_whitney_p": float(mannwhitneyu(llr[first], llr[~first], alternative="greater").pvalue)}
 
 
 def groups_markdown(result: dict) -> str:

@@ -21,7 +21,7 @@ from behavior_tokens.core.tracking import read_rows
 from behavior_tokens.core.vocabulary import QUALITY_KEYS, quality_row
 
 from .evaluate import comparison_rows
-from .report import generation_rows, training_plot
+from .report import GENERATION_CHECK_KEYS, GENERATION_FREQ_KEYS, generation_rows, training_plot
 from .train import TABLE_KEYS as LM_KEYS
 
 HTML_KIND = "html report"
@@ -104,10 +104,12 @@ def _dictionary(page: Page, lay: RunLayout, limit: int = 24) -> None:
     cards = []
     for u in units[:limit]:
         stats = table([u], ["instances", "frames", "share_pct", "median_ms", *enrich])
-        cards.append(f"<div class='unit'><h3>unit {u['unit']}</h3>{stats}{page.img(folder / u['movie'], 'grid movie')}"
+        gist = f": {u['reads as']}" if u.get("reads as") else ""
+        cards.append(f"<div class='unit'><h3>unit {u['unit']}{gist}</h3>{stats}{page.img(folder / u['movie'], 'grid movie')}"
                      f"<p>mean pose over the unit's runs (start to end):</p>{page.img(folder / u['trajectory'], 'mean')}</div>")
     body = (f"<p>{d['level']}, most used first; x BEHAVIOR: how many times more often the behavior occurs in the "
-            f"unit's frames than overall. Each movie shows up to {d['config']['instances']} real instances in the "
+            f"unit's frames than overall. Each heading says what the unit reads as: the behavior it is most enriched "
+            f"for, the share of its frames humans labelled so, and the enrichment. Each movie shows up to {d['config']['instances']} real instances in the "
             f"resident's frame (blue: resident, orange: the other animal).</p><div class='units'>{''.join(cards)}</div>"
             f"<h3>Transitions</h3>{page.img(folder / 'transitions.png', 'transition graph')}"
             f"<h3>Usage per video</h3>{page.img(folder / 'usage.png', 'usage')}")
@@ -182,9 +184,11 @@ def _samples(page: Page, lay: RunLayout) -> None:
     body = ""
     if (lay.samples / "generation_eval.json").exists():
         checks, freqs = generation_rows(read_json(lay.samples / "generation_eval.json", "generation checks"))
-        body += table(checks, ["check", "real", "generated", "generated / real"])
+        body += ("<p>Real: the held-out videos as tracked (raw), or encoded and decoded by the quantizer "
+                 "(reconstructed, with the decoder's own noise, as the samples have).</p>"
+                 + table(checks, GENERATION_CHECK_KEYS))
         if freqs:
-            body += table(freqs, ["behavior", "real", "generated", "relative_difference"])
+            body += table(freqs, GENERATION_FREQ_KEYS)
     for p in pngs:
         body += page.img(p, p.stem)
         if p.with_suffix(".gif").exists():

@@ -126,14 +126,23 @@ def _vocabulary(layout: RunLayout) -> list[str]:
     return [quality.read_text().replace("## ", "### ")]
 
 
+GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
+GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "relative_difference"]
+
+
 def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
-    """(checks, behavior frequencies) of a generation_eval.json, as table rows."""
-    speed = ev["intruder_speed_px"]
-    checks = [{"check": "intruder speed, median px/frame", "real": speed["real"], "generated": speed["generated"],
-               "generated / real": speed["ratio"]},
-              {"check": "real vs generated 1 s windows, AUC", "generated": ev["real_vs_generated_auc"]
-               if ev["real_vs_generated_auc"] is not None else "too few windows"}]
-    freqs = [{"behavior": b, **v} for b, v in ev.get("behavior_frequencies", {}).items()]
+    """(checks, behavior frequencies) of a generation_eval.json, as table rows, one per reference."""
+    checks, freqs = [], []
+    for e in [ev] + ([ev["raw"]] if "raw" in ev else []):
+        ref = e.get("reference", "raw")
+        speed = e["intruder_speed_px"]
+        auc = e["real_vs_generated_auc"]
+        checks += [{"check": "intruder speed, median px/frame", "real": ref, "real value": speed["real"],
+                    "generated": speed["generated"], "generated / real": speed["ratio"]},
+                   {"check": "real vs generated 1 s windows, AUC", "real": ref,
+                    "generated": auc if auc is not None else "too few windows"}]
+        freqs += [{"behavior": b, "real": ref, "real share": v["real"], "generated share": v["generated"],
+                   "relative_difference": v["relative_difference"]} for b, v in e.get("behavior_frequencies", {}).items()]
     return checks, freqs
 
 
@@ -143,10 +152,12 @@ def _samples(layout: RunLayout) -> list[str]:
         _missing("samples", f"python scripts/generate_behavior.py --lm {layout.lm} --output_dir {layout.samples}")]
     if (layout.samples / "generation_eval.json").exists():
         checks, freqs = generation_rows(read_json(layout.samples / "generation_eval.json", "generation checks"))
-        out.append(format_table(checks, ["check", "real", "generated", "generated / real"]) + "\n")
+        out.append("Real: the held-out videos as tracked (`raw`), or encoded and decoded by the quantizer "
+                   "(`reconstructed`, with the decoder's own noise, as the samples have).\n\n"
+                   + format_table(checks, GENERATION_CHECK_KEYS) + "\n")
         if freqs:
-            out.append("Share of frames per behavior (one probe, trained on real frames, labels both):\n\n"
-                       + format_table(freqs, ["behavior", "real", "generated", "relative_difference"]) + "\n")
+            out.append("Share of frames per behavior (one probe, trained on real training frames of the same "
+                       "reference, labels both):\n\n" + format_table(freqs, GENERATION_FREQ_KEYS) + "\n")
     return out
 
 

@@ -112,9 +112,15 @@ class TokenScheme:
         """Frames each token stands for where the token alone fixes it; None where they must be drawn."""
         return np.ones(len(ids), dtype=np.int64)
 
+    def frame_tokens(self, tok: BehaviorTokenizer, durations: np.ndarray, n_frames: int) -> np.ndarray:
+        """For each frame, the index of the token that stands for it (n_frames,): what a frame reads of the
+        GPT (lm.embeddings) and the unit it counts as (vocabulary quality). Default: the last token starting
+        at or before the frame."""
+        return tok.token_of_frame(durations, n_frames)
+
     def frame_units(self, tok: BehaviorTokenizer, ids: np.ndarray, durations: np.ndarray, n_frames: int) -> np.ndarray:
-        """The unit each frame is under this scheme (vocabulary quality): the id of the token covering it."""
-        return ids[tok.token_of_frame(durations, n_frames)]
+        """The unit each frame is under this scheme (vocabulary quality): the id of the token standing for it."""
+        return ids[self.frame_tokens(tok, durations, n_frames)]
 
     @property
     def period(self) -> int:
@@ -304,9 +310,10 @@ class SyllableScheme(TokenScheme):
     def token_frames(self, tok, ids):
         return self._token_frames_of([tok.token(i) for i in ids.tolist()])
 
-    def frame_units(self, tok, ids, durations, n_frames):
-        """A frame's syllable token (its duration token follows it)."""
-        return np.repeat(ids[0::2], np.asarray(durations)[1::2])[:n_frames]
+    def frame_tokens(self, tok, durations, n_frames):
+        """A frame's syllable token, not the duration token after it: that one would tell a frame inside a run
+        how long the run goes on (the future), and the syllable's identity is what a frame stands for."""
+        return np.repeat(np.arange(0, len(durations), 2), np.asarray(durations)[1::2])[:n_frames]
 
     @property
     def period(self):

@@ -21,13 +21,14 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.data import MISSING_LABEL
 from behavior_tokens.data.render import grid_frames, save_gif
 
 from .data import load_token_export
 from .dictionary import Videos, egocentric_records, export_videos
 
 SEARCH_KIND = "search results"
-RESULT_KEYS = ["rank", "video", "start_s", "end_s", "units", "score"]
+RESULT_KEYS = ["rank", "video", "split", "start_s", "end_s", "units", "score", "human label"]
 
 
 @dataclass
@@ -119,6 +120,16 @@ def best_bouts(found: list[dict], top: int) -> list[dict]:
     return chosen
 
 
+def label_summary(labels: np.ndarray, vocab: dict[str, int]) -> str:
+    """The most frequent human label of a bout's frames and its share, e.g. 'attack 80%' ('none': unlabelled)."""
+    labels = labels[labels != MISSING_LABEL]
+    if not len(labels):
+        return "none"
+    names = {i: b for b, i in vocab.items()}
+    top = np.bincount(labels).argmax()
+    return f"{names.get(int(top), str(top))} {100 * np.mean(labels == top):.0f}%"
+
+
 def search(cfg: SearchConfig, records=None) -> list[dict]:
     """Run one query; write results.json, results.md and movie.gif; returns the result rows."""
     cfg.validate()
@@ -132,8 +143,10 @@ def search(cfg: SearchConfig, records=None) -> list[dict]:
     else:
         found, query = _example(videos, cfg.example), f"like {' '.join(cfg.example)}"
     chosen = best_bouts(found, cfg.top)
-    rows = [{"rank": i + 1, "video": videos.ids[b["video"]], "start_s": b["start"] / videos.fps,
-             "end_s": (b["start"] + b["frames"]) / videos.fps, "units": " ".join(b["units"][:12]), "score": b["score"]}
+    rows = [{"rank": i + 1, "video": videos.ids[b["video"]], "split": videos.splits[b["video"]],
+             "start_s": b["start"] / videos.fps, "end_s": (b["start"] + b["frames"]) / videos.fps,
+             "units": " ".join(b["units"][:12]), "score": b["score"],
+             "human label": label_summary(videos.labels[b["video"]][b["start"]:b["start"] + b["frames"]], videos.vocab)}
             for i, b in enumerate(chosen)]
     name = cfg.name or re.sub(r"[^A-Za-z0-9_.-]+", "_", query).strip("_")[:60]
     root = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).root / "search"

@@ -2,8 +2,12 @@
 
 A video's units are tokenized and scored (each token from the context before it); a token's bits are
 spread over the frames it stands for (tokens starting on the same frame, such as a syllable and its
-duration, share them), giving bits per frame. The anomaly score of a frame is the mean bits per frame
-over the ``smooth_seconds`` around it, as a z-score against the training videos' frames.
+duration, share them), giving bits per frame. Each score of a frame is the mean bits per frame over
+the ``smooth_seconds`` around it, as a z-score against the training videos' frames. Two levels: the
+GPT over the lasting units (syllables: what happens next in behavior), and a trigram over the
+per-frame codes (one token per group per frame, fitted on the training videos' codes: how each
+frame's pose moves on, which the syllables smooth away). The anomaly score is the sum of the two
+z-scores.
 
 Validation on held-out videos with injected faults (``inject_fault``): an identity swap of the first two
 animals for 1-3 s, keypoint jitter, frozen frames, a dropped segment (the frames around the cut are the
@@ -32,6 +36,8 @@ from .ngram import NGramLM
 from .tokenizer import BehaviorTokenizer
 
 FAULTS = ("identity swap", "jitter", "frozen", "dropped segment")
+CODES_ORDER = 3  # of the per-frame codes' n-gram (a trigram over group tokens: the previous frame's codes)
+SCORES = ("gpt", "ngram", "codes", "anomaly", "speed")  # the columns of the fault table
 
 
 def spread_over_frames(tok: BehaviorTokenizer, token_bits: np.ndarray, durations: np.ndarray, n_frames: int
@@ -163,22 +169,34 @@ class Scorer:
         train = split_stream(self.export, self.lm_cfg.train_splits)
         self.ngram = NGramLM(BASELINE_ORDERS[self.ngram_name], len(self.tok)).fit(train.ids)
         self.window = max(1, int(round(smooth_seconds * self.export.fps)))
-        units = [u for s in self.lm_cfg.train_splits if s in self.export.dataset for u in self.export.video_codes(s)]
+        splits = [s for s in self.lm_cfg.train_splits if s in self.export.dataset]
+        units = [u for s in splits for u in self.export.video_codes(s)]
+        codes = [c.astype(np.int64) for s in splits for c in self.export.video_codes(s, "codes")]
+        qcfg = self.encoder.quantizer.cfg
+        self.codes_tok = BehaviorTokenizer.build(codes, "groups", groups=codes[0].shape[1],
+                                                 codewords=max(qcfg.codewords, qcfg.coarse_codewords))
+        self.codes_ngram = NGramLM(CODES_ORDER, len(self.codes_tok)).fit(
+            np.concatenate([np.concatenate([[self.codes_tok.sep_id], self.codes_tok.encode(c)[0]]) for c in codes]))
         self.refs = {"gpt": Reference.of([window_mean(gpt_frame_bits(self.model, self.tok, u), self.window)
                                           for u in units]),
                      "ngram": Reference.of([window_mean(ngram_frame_bits(self.ngram, self.tok, u), self.window)
-                                            for u in units])}
+                                            for u in units]),
+                     "codes": Reference.of([window_mean(ngram_frame_bits(self.codes_ngram, self.codes_tok, c), self.window)
+                                            for c in codes])}
 
     def raw(self, record) -> dict[str, np.ndarray]:
-        units = self.encoder(record)
+        codes, units = self.encoder.codes_and_units(record)
         return {"gpt": gpt_frame_bits(self.model, self.tok, units), "ngram": ngram_frame_bits(self.ngram, self.tok, units),
-                "speed": speed(record), "units": units[:, 0]}
+                "codes": ngram_frame_bits(self.codes_ngram, self.codes_tok, codes), "speed": speed(record),
+                "units": units[:, 0]}
 
     def scores(self, record, speed_ref: Reference) -> dict[str, np.ndarray]:
         raw = self.raw(record)
-        out = {k: self.refs[k].z(window_mean(raw[k], self.window)) for k in ("gpt", "ngram")}
+        out = {k: self.refs[k].z(window_mean(raw[k], self.window)) for k in ("gpt", "ngram", "codes")}
+        out["anomaly"] = out["gpt"] + out["codes"]
         out["speed"] = speed_ref.z(window_mean(raw["speed"], self.window))
-        return {**out, "bits_gpt": raw["gpt"], "bits_ngram": raw["ngram"], "units": raw["units"]}
+        return {**out, "bits_gpt": raw["gpt"], "bits_ngram": raw["ngram"], "bits_codes": raw["codes"],
+                "units": raw["units"]}
 
 
 def draw_timeline(record, scores: dict, path: Path, vocab: dict, title: str) -> Path:
@@ -186,14 +204,18 @@ def draw_timeline(record, scores: dict, path: Path, vocab: dict, title: str) -> 
     from behavior_tokens.data.plots import plot_ethogram, pyplot
     plt = pyplot()
     t = np.arange(record.n_frames) / record.fps
-    fig, (ax, eth) = plt.subplots(2, 1, figsize=(10, 4), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    fig, (ax, an, eth) = plt.subplots(3, 1, figsize=(10, 5.5), sharex=True, gridspec_kw={"height_ratios": [2, 1.2, 1]})
     w = max(1, int(round(record.fps)))
-    ax.plot(t, window_mean(scores["bits_gpt"], w), lw=1, label="GPT")
-    ax.plot(t, window_mean(scores["bits_ngram"], w), lw=1, alpha=0.7, label="best n-gram")
-    ax.set_ylabel("bits per frame (1 s mean)")
+    ax.plot(t, window_mean(scores["bits_gpt"], w), lw=1, label="GPT over units")
+    ax.plot(t, window_mean(scores["bits_ngram"], w), lw=1, alpha=0.7, label="best n-gram over units")
+    ax.set_ylabel("bits per frame\n(1 s mean)")
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=9)
+    an.plot(t, scores["anomaly"], lw=1, color="C3")
+    an.axhline(0, color="k", lw=0.6)
+    an.set_ylabel("anomaly\n(z, GPT + codes)")
+    an.grid(alpha=0.3)
     plot_ethogram(eth, scores["units"][:, None], record.labels, vocab, record.fps)
     eth.set_yticks(range(2), ["unit", "label"])
     fig.tight_layout()
@@ -227,16 +249,16 @@ def surprisal_report(cfg: SurprisalConfig) -> dict:
         rng = np.random.default_rng(cfg.seed)
         rows = []
         for kind in cfg.faults:
-            pooled = {k: [] for k in ("gpt", "ngram", "speed", "mask")}
+            pooled = {k: [] for k in (*SCORES, "mask")}
             for rec in coll[held]:
                 faulted, mask = inject_fault(rec, kind, rng, cfg.events)
                 s = scorer.scores(faulted, speed_ref)
-                for k in ("gpt", "ngram", "speed"):
+                for k in SCORES:
                     pooled[k].append(s[k])
                 pooled["mask"].append(mask)
             mask = np.concatenate(pooled["mask"])
             rows.append({"fault": kind, "fault_frames_pct": 100 * float(mask.mean()),
-                         **{f"auroc_{k}": fault_auc(np.concatenate(pooled[k]), mask) for k in ("gpt", "ngram", "speed")}})
+                         **{f"auroc_{k}": fault_auc(np.concatenate(pooled[k]), mask) for k in SCORES}})
         result = {"config": asdict(cfg), "held_out_split": held, "ngram": scorer.ngram_name, "faults": rows,
                   "timelines": timelines}
         write_json_atomic(out / "surprisal.json", result)
@@ -244,10 +266,12 @@ def surprisal_report(cfg: SurprisalConfig) -> dict:
     return result
 
 
-FAULT_KEYS = ["fault", "fault_frames_pct", "auroc_gpt", "auroc_ngram", "auroc_speed"]
+FAULT_KEYS = ["fault", "fault_frames_pct", *(f"auroc_{k}" for k in SCORES)]
 
 
 def surprisal_markdown(result: dict) -> str:
     return (f"## Surprisal as an anomaly score ({result['held_out_split']} videos with injected faults; frame-level "
-            f"ROC AUC of the {result['config']['smooth_seconds']:g} s mean surprisal under the GPT and the "
-            f"{result['ngram']}, and of the speed z-score)\n\n" + format_table(result["faults"], FAULT_KEYS) + "\n")
+            f"ROC AUC of the {result['config']['smooth_seconds']:g} s mean surprisal under the GPT over units (gpt), "
+            f"the {result['ngram']} over the same tokens (ngram), the trigram over per-frame codes (codes), the "
+            f"anomaly score (gpt + codes, z-scores), and of the non-LM baseline, the speed z-score)\n\n"
+            + format_table(result["faults"], FAULT_KEYS) + "\n")

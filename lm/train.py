@@ -40,6 +40,7 @@ from .config import LMConfig
 from .data import (
     BlockDataset,
     TokenStream,
+    block_windows,
     held_out_split,
     load_token_export,
     open_token_stream,
@@ -95,9 +96,10 @@ def _streams(session, export, cfg: LMConfig, held_name: str
         held.ids = held.ids[:cfg.eval_tokens + 1]
     if cfg.patience and stop is None:
         cut = len(train.ids) - max(cfg.block_size + 1, int(cfg.stop_fraction * len(train.ids)))
-        if cut < cfg.block_size * cfg.batch_size:
+        if block_windows(cut, cfg.block_size, cfg.block_stride or cfg.block_size) < cfg.batch_size:
             raise ConfigError("--patience", f"{len(train.ids)} training tokens are too few to keep some apart for "
-                              "early stopping", "export more data, lower --block_size, or pass --patience 0")
+                              "early stopping", "export more data, lower --block_size or --block_stride, or pass "
+                              "--patience 0")
         share = (len(train.ids) - cut) / len(train.ids)
         stop = TokenStream(train.ids[cut:], round(train.frames * share), 1)
         train = TokenStream(train.ids[:cut], train.frames - stop.frames, train.videos)
@@ -126,7 +128,7 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
     session.open()
     train_stream, held_stream, stop_stream, stop_split = _streams(session, export, cfg, held_name)
-    loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size), cfg.batch_size, cfg.seed,
+    loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size, cfg.block_stride), cfg.batch_size, cfg.seed,
                           f"training blocks of {cfg.block_size} tokens")
     model = build_gpt(cfg, tok)
     optimizer = _optimizer(model, cfg)

@@ -37,11 +37,16 @@ class UnitEncoder:
 
     def __call__(self, record: PoseRecord) -> np.ndarray:
         """Units (T, G) codes or (T, 1) syllables of one video."""
+        return self.codes_and_units(record)[1]
+
+    def codes_and_units(self, record: PoseRecord) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (T, G), units) of one video: the per-frame codes and what the tokenizer reads."""
         enc = encode_record(self.quantizer, self.pipeline, record)
+        codes = enc.codes.astype(np.int64)
         if self.column == "codes":
-            return enc.codes.astype(np.int64)
+            return codes, codes
         (feats,) = syllable_features([enc], [record], self.syllables.cfg)
-        return self.syllables.assign(feats)[:, None]
+        return codes, self.syllables.assign(feats)[:, None]
 
 
 def tokenizer_folder(export: TokenExport) -> Path:

@@ -34,20 +34,33 @@ def decode_features(model: BehaviorQuantizer, codes: np.ndarray, batch_size: int
 
 
 def decode_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np.ndarray,
-                     alignment: Alignment | None = None) -> np.ndarray:
-    """codes (T, G) -> keypoints (T, animals, 2, parts) float32 in pixels."""
+                     alignment: Alignment | None = None, smooth_frames: int = 1) -> np.ndarray:
+    """codes (T, G) -> keypoints (T, animals, 2, parts) float32 in pixels; ``smooth_frames`` > 1 averages the
+    decoded features over that many frames (each frame is decoded alone, so frame-to-frame noise adds motion)."""
+    return features_to_keypoints(model, pipeline, smooth_features(decode_features(model, codes), smooth_frames),
+                                 alignment)
+
+
+def features_to_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, feats: np.ndarray,
+                          alignment: Alignment | None = None) -> np.ndarray:
+    """Decoded model-space features (T, F) -> keypoints (T, animals, 2, parts) float32 in pixels."""
     cfg = model.cfg
-    feats = decode_features(model, codes)
     if pipeline.mode == "egocentric" and alignment is None:
         alignment = Alignment(np.zeros((len(feats), 2)), np.zeros(len(feats)))
     return pipeline.inverse(feats, alignment, cfg.n_animals, cfg.n_parts).astype(np.float32)
 
 
+def smooth_features(feats: np.ndarray, frames: int) -> np.ndarray:
+    """(T, F) centred moving average over ``frames`` (1: unchanged)."""
+    from .viterbi import smooth
+    return smooth(feats, frames) if frames > 1 else feats
+
+
 def decode_record(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np.ndarray, video_id: str,
-                  labels: np.ndarray | None = None) -> PoseRecord:
+                  labels: np.ndarray | None = None, smooth_frames: int = 1) -> PoseRecord:
     """codes (T, G) -> a PoseRecord (the type the loaders give) of decoded keypoints; labels -1 unless given."""
     cfg = model.cfg
-    kp = decode_keypoints(model, pipeline, codes)
+    kp = decode_keypoints(model, pipeline, codes, smooth_frames=smooth_frames)
     T = len(kp)
     return PoseRecord(
         video_id=video_id, keypoints=kp, scores=np.ones((T, cfg.n_animals, cfg.n_parts), dtype=np.float32),

@@ -12,16 +12,19 @@ from behavior_tokens.data import load_pose_source
 from behavior_tokens.lm import LMConfig, TokenizerConfig, train_lm
 from behavior_tokens.lm.dictionary import (
     DictionaryConfig,
+    Videos,
     build_dictionary,
     group_tests,
     runs_of,
     transitions,
+    unit_table,
 )
-from behavior_tokens.lm.groups import GroupsConfig, compare_groups
+from behavior_tokens.lm.groups import GroupsConfig, compare_groups, likelihood_ratios
 from behavior_tokens.lm.html_report import build_html
 from behavior_tokens.lm.report import build_report
 from behavior_tokens.lm.search import SearchConfig, edit_distance, search
 from behavior_tokens.lm.surprisal import (
+    SCORES,
     SurprisalConfig,
     inject_fault,
     spread_over_frames,
@@ -50,6 +53,11 @@ def test_known_answers():
     ids, durations = tok.encode(np.array([[0], [0], [1]]))
     bits = spread_over_frames(tok, np.array([1.0, 3.0, 2.0, 2.0]), durations, 3)
     np.testing.assert_allclose(bits, [2, 2, 4])  # (1 + 3) over 2 frames, (2 + 2) over 1
+    # unit 0 is 3 of 4 attack frames where attack is 3 of 8 overall: 75 %, 2x; unit 1 is all other
+    vids = Videos(["v"], ["train"], [np.array([0, 0, 0, 0, 1, 1, 1, 1])], [np.array([0, 0, 0, 1, 1, 1, 1, 1])], 30.0,
+                  {"attack": 0, "other": 1}, "syllables")
+    rows = {r["unit"]: r for r in unit_table(vids, runs_of(vids.units))}
+    assert rows[0]["reads as"] == "attack 75% (2.0x)" and rows[1]["reads as"] == "other 100% (1.6x)"
 
 
 def test_faults_are_where_the_mask_says():
@@ -97,7 +105,9 @@ def test_dictionary_search_groups_surprisal_and_the_page(run, tmp_path):
     assert {r["group"] for r in g["videos"]} == {"attacks", "calm"} and 0 <= g["auc"] <= 1
     s = surprisal_report(SurprisalConfig(lm=str(run / "lm"), faults=["identity swap", "jitter"], events=1))
     assert [r["fault"] for r in s["faults"]] == ["identity swap", "jitter"]
-    assert all(0 <= r["auroc_gpt"] <= 1 and 0 <= r["auroc_speed"] <= 1 for r in s["faults"])
+    assert all(0 <= r[f"auroc_{k}"] <= 1 for r in s["faults"] for k in SCORES)
+    # jitter leaves the syllables alone but not the per-frame codes: the anomaly score finds it (0.98 here)
+    assert s["faults"][1]["auroc_anomaly"] > 0.8
     build_report(run)
     page = build_html(run)
     text = page.read_text()
@@ -117,3 +127,17 @@ def test_dictionary_search_groups_surprisal_and_the_page(run, tmp_path):
     images = int(res.stdout.split('data-images="')[1].split('"')[0])
     assert images == text.count("<img")
     assert ":CONSOLE" not in res.stderr, [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def test_group_likelihood_ratios_tell_planted_groups_apart():
+    rng = np.random.default_rng(0)
+
+    def stream(p):  # <sep> (id 0) then 300 unit tokens (ids 1..4), one per frame
+        return np.concatenate([[0], rng.choice(4, size=300, p=p) + 1]), 300
+
+    streams = {**{f"a{i}": stream([0.55, 0.15, 0.15, 0.15]) for i in range(4)},
+               **{f"b{i}": stream([0.15, 0.15, 0.15, 0.55]) for i in range(4)}}
+    r = likelihood_ratios(streams, {v: v[0] for v in streams}, vocab_size=5, fps=30.0, order=1)
+    assert r["groups"] == ["a", "b"] and r["auc"] == 1.0 and r["mann_whitney_p"] < 0.05
+    # each a-video is likelier under the a-model of the other a-videos: a positive ratio
+    assert all((row["llr_bits_per_s"] > 0) == (row["group"] == "a") for row in r["videos"])

@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.data import load_records
 from behavior_tokens.lm import (
     SCHEMES,
@@ -85,6 +86,15 @@ def test_streams_on_disk_are_memory_mapped_and_equal_the_in_memory_ones(export_d
     assert (disk.frames, disk.videos) == (mem.frames, mem.videos) == (sum(len(c) for c in export.video_codes("train")), 2)
     assert mem.ids[0] == export.tokenizer.sep_id and (mem.ids == export.tokenizer.sep_id).sum() == 2
     torch.testing.assert_close(BlockDataset(disk.ids, 16)[3], BlockDataset(mem.ids, 16)[3])
+
+
+def test_blocks_tile_the_stream_or_overlap_by_the_stride():
+    ids = np.arange(100)
+    plain, strided = BlockDataset(ids, 16), BlockDataset(ids, 16, stride=4)
+    assert len(plain) == 6 and plain[2].tolist() == list(range(32, 48))
+    assert len(strided) == 22 and strided[21].tolist() == list(range(84, 100))  # (100 - 16) // 4 + 1 blocks
+    with pytest.raises(ConfigError, match="--block_size"):
+        BlockDataset(ids[:10], 16)
 
 
 def test_resume_continues_exactly(export_dir, tmp_path):
@@ -176,7 +186,7 @@ def test_frame_embeddings_line_up_with_frames(scheme):
     ids, durations = tok.encode(codes)
     idx = frame_token_index(tok, durations, len(codes))
     expected = {"groups": [1, 3, 5, 7, 9, 11], "combined": [0, 1, 2, 3, 4, 5], "rle": [0, 0, 0, 1, 2, 2],
-                "syllables": [1, 1, 1, 3, 5, 5]}  # each frame reads its run's duration token
+                "syllables": [0, 0, 0, 2, 4, 4]}  # each frame reads its run's syllable token
     if scheme in expected:
         assert idx.tolist() == expected[scheme]
     # every frame's token covers it: decoding that token alone gives the frame's codes
