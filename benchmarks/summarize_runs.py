@@ -5,7 +5,9 @@
 Per run: reconstruction R2 (px); the syllable level's lookup balanced accuracy beside hand features
 and the SVM on z_q (probes, same held-out frames), its median run, held-out frames on unseen units,
 units seen once, units covering 95 % of frames; the GPT's held-out bits per second against the best
-n-gram on the same tokens; the best GPT layer's probe; the generation checks.
+n-gram on the same tokens; the best GPT layer's probe; the generation checks against the held-out
+videos encoded and decoded alike (and ``_raw``: as tracked); the surprisal anomaly score's AUROC on
+identity swaps and jitter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 
 KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
-        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "max_freq_diff", "auc"]
+        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "max_freq_diff", "auc",
+        "speed_ratio_raw", "max_freq_diff_raw", "auc_raw", "auroc_swap", "auroc_jitter"]
 
 
 def summarize(run: Path) -> dict:
@@ -41,9 +44,18 @@ def summarize(run: Path) -> dict:
     gen = lay.samples / "generation_eval.json"
     if gen.exists():
         g = read_json(gen)
-        row.update(speed_ratio=g["intruder_speed_px"]["ratio"], auc=g["real_vs_generated_auc"],
-                   max_freq_diff=max(abs(v["relative_difference"]) for v in g["behavior_frequencies"].values())
-                   if g.get("behavior_frequencies") else None)
+        for suffix, e in (("", g), ("_raw", g.get("raw"))):
+            if e:
+                row.update({f"speed_ratio{suffix}": e["intruder_speed_px"]["ratio"],
+                            f"auc{suffix}": e["real_vs_generated_auc"],
+                            f"max_freq_diff{suffix}": max(abs(v["relative_difference"])
+                                                          for v in e["behavior_frequencies"].values())
+                            if e.get("behavior_frequencies") else None})
+    sur = lay.root / "surprisal" / "surprisal.json"
+    if sur.exists():
+        faults = {r["fault"]: r for r in read_json(sur)["faults"]}
+        row.update(auroc_swap=faults.get("identity swap", {}).get("auroc_anomaly"),
+                   auroc_jitter=faults.get("jitter", {}).get("auroc_anomaly"))
     return row
 
 

@@ -35,13 +35,15 @@ def _limits(keypoints: np.ndarray, pad: float = 0.1) -> tuple[tuple[float, float
     return (lo[0] - span[0], hi[0] + span[0]), (lo[1] - span[1], hi[1] + span[1])
 
 
-def plot_ethogram(ax, codes: np.ndarray | None, labels: np.ndarray | None, vocab: dict[str, int], fps: float) -> None:
-    """Codes (T, G) as coloured rows over time, and the labelled behavior as one more row."""
+def plot_ethogram(ax, codes: np.ndarray | None, labels: np.ndarray | None, vocab: dict[str, int], fps: float,
+                  code_names: list[str] | None = None) -> None:
+    """Codes (T, G) as coloured rows over time (named ``code_names``, default "group g"), and the labelled
+    behavior as one more row."""
     rows, names = [], []
     if codes is not None:
         for g in range(codes.shape[1]):
             rows.append(codes[:, g].astype(float))
-            names.append(f"group {g}")
+            names.append(code_names[g] if code_names else f"group {g}")
     if labels is not None and (labels != MISSING_LABEL).any():
         lab = labels.astype(float)
         lab[labels == MISSING_LABEL] = np.nan
@@ -57,7 +59,7 @@ def plot_ethogram(ax, codes: np.ndarray | None, labels: np.ndarray | None, vocab
 
 
 def plot_sample(record: PoseRecord, path: str | Path, codes: np.ndarray | None = None, n_frames: int = 8,
-                prompt_frames: int = 0) -> Path:
+                prompt_frames: int = 0, code_names: list[str] | None = None) -> Path:
     """A strip of ``n_frames`` evenly spaced frames above an ethogram of ``codes``; saved as PNG."""
     plt = pyplot()
     T = record.n_frames
@@ -75,7 +77,7 @@ def plot_sample(record: PoseRecord, path: str | Path, codes: np.ndarray | None =
         ax.set_yticks([])
         ax.set_title(f"{t / record.fps:.1f} s" + (" (prompt)" if t < prompt_frames else ""), fontsize=8)
     ax = fig.add_subplot(grid[1, :])
-    plot_ethogram(ax, codes, record.labels, record.vocab, record.fps)
+    plot_ethogram(ax, codes, record.labels, record.vocab, record.fps, code_names)
     if prompt_frames:
         ax.axvline(prompt_frames / record.fps, color="k", lw=1)
     fig.suptitle(record.video_id, fontsize=9)

@@ -221,7 +221,12 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         save_records([rec], out / name)
         np.savez(out / f"{name}.npz", codes=all_codes, units=np.concatenate([real_units, units]), sampled_ids=ids,
                  prompt_frames=len(real_codes))
-        plot_sample(rec, out / f"{name}.png", codes=all_codes, prompt_frames=len(real_codes))
+        if render is None:
+            plot_sample(rec, out / f"{name}.png", codes=all_codes, prompt_frames=len(real_codes))
+        else:  # the sampled syllables above the codes that render them
+            plot_sample(rec, out / f"{name}.png", codes=np.concatenate([np.concatenate([real_units, units]), all_codes], 1),
+                        prompt_frames=len(real_codes),
+                        code_names=["syllable", *(f"group {g}" for g in range(all_codes.shape[1]))])
         if cfg.gif:
             animate(rec, out / f"{name}.gif", max_frames=150, step=max(1, rec.n_frames // 150))
         records.append(rec)
