@@ -26,6 +26,7 @@ from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 from behavior_tokens.data.render import grid_frames, save_gif
+from behavior_tokens.data.skeleton import find_part
 
 from .data import TokenExport, load_token_export
 
@@ -236,6 +237,27 @@ def build_dictionary(cfg: DictionaryConfig, records: list[PoseRecord] | None = N
         return _write(cfg, videos, records, groups, out)
 
 
+POSTURE_KEYS = ["apart_px", "nose_nose_px", "other_moves_px"]
+
+
+def posture(records: list[PoseRecord], r: np.ndarray, max_frames: int = 5000,
+            rng: np.random.Generator | None = None) -> dict[str, float]:
+    """What a unit looks like in numbers, over (a sample of) its frames in the resident's frame: median distance
+    between the animals' centroids and between their noses (px), and how far the other animal moves per frame
+    relative to the resident (px). Two animals needed; {} otherwise."""
+    if records[0].n_animals < 2:
+        return {}
+    frames = np.concatenate([np.stack([np.full(n, v), s + np.arange(n)], 1) for v, s, n in r.tolist()])
+    if len(frames) > max_frames:
+        frames = frames[(rng or np.random.default_rng(0)).choice(len(frames), max_frames, replace=False)]
+    nose = find_part(records[0].bodyparts, "nose")
+    kp = np.stack([records[v].keypoints[t] for v, t in frames.tolist()]).astype(np.float64)  # (F, A, 2, K)
+    nxt = np.stack([records[v].keypoints[min(t + 1, records[v].n_frames - 1)] for v, t in frames.tolist()])
+    return {"apart_px": float(np.median(np.linalg.norm(kp[:, 0].mean(-1) - kp[:, 1].mean(-1), axis=-1))),
+            "nose_nose_px": float(np.median(np.linalg.norm(kp[:, 0, :, nose] - kp[:, 1, :, nose], axis=-1))),
+            "other_moves_px": float(np.median(np.linalg.norm(nxt[:, 1].mean(-1) - kp[:, 1].mean(-1), axis=-1)))}
+
+
 def _write(cfg: DictionaryConfig, videos: Videos, records: list[PoseRecord], groups, out: Path) -> list[dict]:
     runs = runs_of(videos.units)
     table = unit_table(videos, runs)[:cfg.units or None]
@@ -249,6 +271,7 @@ def _write(cfg: DictionaryConfig, videos: Videos, records: list[PoseRecord], gro
         frames = grid_frames(clips(records, chosen, cfg.movie_frames), records[0].bodyparts, titles=titles)
         row["movie"] = f"movies/unit_{unit:03d}.gif"
         save_gif(frames, out / row["movie"], videos.fps)
+        row.update(posture(records, runs[unit], rng=rng))
         row["trajectory"] = f"trajectories/unit_{unit:03d}.png"
         mean_trajectory(records, runs[unit], out / row["trajectory"])
     keep = [r["unit"] for r in table[:cfg.graph_units]]
@@ -285,9 +308,11 @@ def dictionary_markdown(result: dict) -> str:
     enrich = [k for k in table[0] if k.startswith("x ")] if table else []
     text = [f"## Token dictionary ({result['level']}, most used first; x BEHAVIOR: how many times more often the "
             "behavior occurs in the unit's frames than overall; reads as: the behavior it is most enriched for, the "
-            "share of its frames labelled so, and the enrichment)\n",
+            "share of its frames labelled so, and the enrichment; apart_px / nose_nose_px: median distance between the "
+            "animals' centroids / noses; other_moves_px: median motion of the other animal relative to the resident, "
+            "per frame)\n",
             format_table(table, ["unit", *(["reads as"] if enrich else []), "instances", "frames", "share_pct",
-                                 "median_ms", *enrich])]
+                                 "median_ms", *[k for k in POSTURE_KEYS if table and k in table[0]], *enrich])]
     if "group_tests" in result:
         groups = [k for k in result["group_tests"][0] if k.startswith("mean ")]
         text += ["\n\n### Usage across groups (Kruskal-Wallis per unit, q: Benjamini-Hochberg)\n",

@@ -20,6 +20,7 @@ from behavior_tokens.core.tables import format_cell
 from behavior_tokens.core.tracking import read_rows
 from behavior_tokens.core.vocabulary import QUALITY_KEYS, quality_row
 
+from .dictionary import POSTURE_KEYS
 from .evaluate import comparison_rows
 from .report import GENERATION_CHECK_KEYS, GENERATION_FREQ_KEYS, generation_rows, training_plot
 from .train import TABLE_KEYS as LM_KEYS
@@ -29,7 +30,7 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}td,th{border:1px solid #ddd;padding:3px 7px;
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
 .units{display:grid;grid-template-columns:repeat(auto-fill,minmax(500px,1fr));gap:1.2em}.unit{border:1px solid #ddd;
-padding:.6em}.unit h3{margin:.2em 0}nav a{margin-right:1em}#load-check{color:#666;font-size:12px}"""
+padding:.6em;overflow-x:auto;min-width:0}.unit h3{margin:.2em 0}.unit table{font-size:11px}nav a{margin-right:1em}#load-check{color:#666;font-size:12px}"""
 CHECK = """<script>window.addEventListener("load",()=>{const imgs=[...document.images];const bad=imgs.filter(
 i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.getAttribute("src"));const el=document.getElementById("load-check");
 el.dataset.images=imgs.length;el.dataset.failed=bad.length;el.textContent=bad.length?`${bad.length} of
@@ -103,13 +104,16 @@ def _dictionary(page: Page, lay: RunLayout, limit: int = 24) -> None:
     enrich = [k for k in units[0] if k.startswith("x ")] if units else []
     cards = []
     for u in units[:limit]:
-        stats = table([u], ["instances", "frames", "share_pct", "median_ms", *enrich])
+        stats = table([u], ["instances", "frames", "share_pct", "median_ms",
+                            *[k for k in POSTURE_KEYS if k in u], *enrich])
         gist = f": {u['reads as']}" if u.get("reads as") else ""
         cards.append(f"<div class='unit'><h3>unit {u['unit']}{gist}</h3>{stats}{page.img(folder / u['movie'], 'grid movie')}"
                      f"<p>mean pose over the unit's runs (start to end):</p>{page.img(folder / u['trajectory'], 'mean')}</div>")
     body = (f"<p>{d['level']}, most used first; x BEHAVIOR: how many times more often the behavior occurs in the "
             f"unit's frames than overall. Each heading says what the unit reads as: the behavior it is most enriched "
-            f"for, the share of its frames humans labelled so, and the enrichment. Each movie shows up to {d['config']['instances']} real instances in the "
+            f"for, the share of its frames humans labelled so, and the enrichment; apart_px / nose_nose_px: median "
+            f"distance between the animals' centroids / noses; other_moves_px: how far the other animal moves per "
+            f"frame relative to the resident. Each movie shows up to {d['config']['instances']} real instances in the "
             f"resident's frame (blue: resident, orange: the other animal).</p><div class='units'>{''.join(cards)}</div>"
             f"<h3>Transitions</h3>{page.img(folder / 'transitions.png', 'transition graph')}"
             f"<h3>Usage per video</h3>{page.img(folder / 'usage.png', 'usage')}")

@@ -8,13 +8,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from behavior_tokens.data import load_pose_source
+from behavior_tokens.data import PoseRecord, load_pose_source
 from behavior_tokens.lm import LMConfig, TokenizerConfig, train_lm
 from behavior_tokens.lm.dictionary import (
     DictionaryConfig,
     Videos,
     build_dictionary,
     group_tests,
+    posture,
     runs_of,
     transitions,
     unit_table,
@@ -58,6 +59,15 @@ def test_known_answers():
                   {"attack": 0, "other": 1}, "syllables")
     rows = {r["unit"]: r for r in unit_table(vids, runs_of(vids.units))}
     assert rows[0]["reads as"] == "attack 75% (2.0x)" and rows[1]["reads as"] == "other 100% (1.6x)"
+    # posture: the resident at the origin, the other animal 30, 40 px away and walking 1 px a frame along x
+    T = 10
+    kp = np.zeros((T, 2, 2, 2), dtype=np.float32)
+    kp[:, 1, 0] = 30 + np.arange(T)[:, None]
+    kp[:, 1, 1] = 40
+    rec = PoseRecord("v", kp, np.ones((T, 2, 2), np.float32), np.zeros(T, np.int64), {"a": 0}, 30.0,
+                     ["nose", "tail_base"], ["r", "o"])
+    p = posture([rec], np.array([[0, 0, 5]]))  # frames 0-4: apart 50-56 px
+    assert p["apart_px"] == pytest.approx(np.hypot(32, 40)) and p["other_moves_px"] == pytest.approx(1.0)
 
 
 def test_faults_are_where_the_mask_says():
