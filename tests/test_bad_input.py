@@ -168,6 +168,29 @@ def test_oneline_bad_flags(capsys, command, args, match):
     fails(capsys, command, *args, match=match)
 
 
+def test_oneline_explorer_commands(capsys, made, tmp_path):
+    """The explorer's commands: missing inputs, malformed queries and group files, each one line; nothing written."""
+    tokens = made / "q" / "tokens"
+    video = load_token_export(tokens).dataset["train"]["video_id"][0]
+    out = ["--output_dir", tmp_path / "out"]
+    fails(capsys, "dictionary", "--tokens", "/no/such", *out, match="--tokens: '/no/such' is neither")
+    fails(capsys, "vocabulary-quality", "--tokens", "/no/such", *out, match="--tokens: '/no/such' is neither")
+    fails(capsys, "surprisal", "--lm", "/no/such", *out, match="/no/such: no lm_config.json")
+    fails(capsys, "search", "--tokens", tokens, *out, match="--pattern: give a pattern or an example bout")
+    fails(capsys, "search", "--tokens", tokens, "--pattern", "(", *out, match="--pattern: '(' is not a regular expression")
+    fails(capsys, "search", "--tokens", tokens, "--example", "nope", "1", "2", *out, match="--example: no video 'nope'")
+    fails(capsys, "search", "--tokens", tokens, "--example", video, "x", "2", *out, match="is not a time in seconds")
+    fails(capsys, "search", "--tokens", tokens, "--example", video, "5", "2", *out, match="is not a bout inside")
+    fails(capsys, "compare-groups", "--tokens", tokens, "--groups_csv", tmp_path / "none.csv", *out,
+          match="--groups_csv: ")
+    bad = tmp_path / "g.csv"
+    bad.write_text("hello\n")
+    fails(capsys, "dictionary", "--tokens", tokens, "--groups_csv", bad, *out, match="has no columns video, group")
+    bad.write_text(f"video,group\nnope,a\n{video},b\n")
+    fails(capsys, "compare-groups", "--tokens", tokens, "--groups_csv", bad, *out, match="videos ['nope'] of g.csv")
+    assert not (tmp_path / "out").exists()
+
+
 def test_oneline_os_errors(capsys, tmp_path):
     fails(capsys, "train-quantizer", *TINY_FLAGS, "--output_dir", "/dev/null/run", match="/dev/null")
     import errno
