@@ -88,10 +88,9 @@ def _report(cfg):
 
 def _dictionary(cfg):
     from behavior_tokens.core.tables import format_table
-    from behavior_tokens.lm.dictionary import build_dictionary
+    from behavior_tokens.lm.dictionary import build_dictionary, unit_keys
     rows = build_dictionary(cfg)
-    print(format_table(rows, ["unit", "instances", "frames", "share_pct", "median_ms",
-                              *[k for k in (rows[0] if rows else {}) if k.startswith("x ")]]))
+    print(format_table(rows, unit_keys(rows)))
 
 
 def _surprisal(cfg):

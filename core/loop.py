@@ -177,13 +177,16 @@ def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: 
                 logs[spec.rate_name] = seen / (time.time() - t0)
                 bar.set_postfix({k: f"{logs[k]:.4f}" for k in spec.log_keys[:2] if k in logs})
                 log_row(acc, run_dir, "train", step, logs)
-            if step % cfg.checkpoint_every == 0 or step == end:
-                save_checkpoint(acc, cfg, run_dir, step)
+            stop = False
+            # evaluate before checkpointing: a checkpoint then holds what the evaluation changed (early-stopping
+            # state, any random draws), and a run resumed from it goes on exactly as one never stopped
             if spec.eval_every and step % spec.eval_every == 0 and step < cfg.max_steps:
                 last_eval = evaluate_on_main(session, spec, step)
-                if spec.stop is not None and _agreed(acc, session.main and spec.stop(last_eval)):
-                    save_checkpoint(acc, cfg, run_dir, step)
-                    return step, last_eval, True
+                stop = spec.stop is not None and _agreed(acc, session.main and spec.stop(last_eval))
+            if step % cfg.checkpoint_every == 0 or step == end or stop:
+                save_checkpoint(acc, cfg, run_dir, step)
+            if stop:
+                return step, last_eval, True
             if step >= end:
                 break
     return step, last_eval, False

@@ -37,13 +37,18 @@ def sampling_name(stride: int, what: str = "frame") -> str:
     return f"every {stride}{suffix} {what}"
 
 
-def run_lengths(units: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal consecutive values of (T,) units."""
+def runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first frames, lengths) of the runs of equal consecutive values of (T,) units."""
     units = np.asarray(units)
     if len(units) == 0:
-        return np.zeros(0, dtype=np.int64)
-    edges = np.flatnonzero(units[1:] != units[:-1]) + 1
-    return np.diff(np.concatenate([[0], edges, [len(units)]]))
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.flatnonzero(units[1:] != units[:-1]) + 1])
+    return starts, np.diff(np.append(starts, len(units)))
+
+
+def run_lengths(units: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of equal consecutive values of (T,) units."""
+    return runs(units)[1]
 
 
 def split_statistics(videos: list[np.ndarray], fps: float) -> dict:

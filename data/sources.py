@@ -16,6 +16,7 @@ Each kind of source is a small class registered in :data:`SOURCE_KINDS` (tried i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -80,7 +81,8 @@ class SyntheticSource(SourceKind):
                 if not parts[2].startswith("x"):
                     raise ValueError
                 cfg = replace(cfg, group_attack_boost=float(parts[2][1:]))
-            if len(parts) > 3 or cfg.n_videos < 1 or cfg.max_minutes <= 0 or cfg.group_attack_boost <= 0:
+            if len(parts) > 3 or cfg.n_videos < 1 or not 0 < cfg.max_minutes < math.inf \
+                    or not 0 < cfg.group_attack_boost < math.inf:
                 raise ValueError
         except ValueError:
             raise PoseDataError(f"{spec!r} is not a synthetic source", source="--source",

@@ -24,6 +24,7 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.vocabulary import runs
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 from behavior_tokens.data.render import grid_frames, save_gif
 from behavior_tokens.data.skeleton import find_part
@@ -78,8 +79,7 @@ def runs_of(units: list[np.ndarray]) -> dict[int, np.ndarray]:
     for v, u in enumerate(units):
         if not len(u):
             continue
-        starts = np.concatenate([[0], np.flatnonzero(u[1:] != u[:-1]) + 1])
-        lengths = np.diff(np.concatenate([starts, [len(u)]]))
+        starts, lengths = runs(u)
         rows.append(np.stack([np.full(len(starts), v), starts, lengths, u[starts]], axis=1))
     allrows = np.concatenate(rows)
     return {int(k): allrows[allrows[:, 3] == k, :3] for k in np.unique(allrows[:, 3])}
@@ -112,7 +112,7 @@ def transitions(units: list[np.ndarray], keep: list[int]) -> np.ndarray:
     index = {u: i for i, u in enumerate(keep)}
     counts = np.zeros((len(keep), len(keep)))
     for u in units:
-        seq = u[np.concatenate([[0], np.flatnonzero(u[1:] != u[:-1]) + 1])] if len(u) else u
+        seq = u[runs(u)[0]]
         for a, b in zip(seq[:-1].tolist(), seq[1:].tolist(), strict=True):
             if a in index and b in index:
                 counts[index[a], index[b]] += 1
@@ -303,16 +303,21 @@ def _draw_usage(usage: np.ndarray, ids: list[str], units: list[int], path: Path)
     plt.close(fig)
 
 
+def unit_keys(table: list[dict]) -> list[str]:
+    """The columns of the dictionary's table (those its rows have)."""
+    first = table[0] if table else {}
+    return ["unit", *(["reads as"] if "reads as" in first else []), "instances", "frames", "share_pct", "median_ms",
+            *[k for k in POSTURE_KEYS if k in first], *[k for k in first if k.startswith("x ")]]
+
+
 def dictionary_markdown(result: dict) -> str:
     table = result["units"]
-    enrich = [k for k in table[0] if k.startswith("x ")] if table else []
     text = [f"## Token dictionary ({result['level']}, most used first; x BEHAVIOR: how many times more often the "
             "behavior occurs in the unit's frames than overall; reads as: the behavior it is most enriched for, the "
             "share of its frames labelled so, and the enrichment; apart_px / nose_nose_px: median distance between the "
             "animals' centroids / noses; other_moves_px: median motion of the other animal relative to the resident, "
             "per frame)\n",
-            format_table(table, ["unit", *(["reads as"] if enrich else []), "instances", "frames", "share_pct",
-                                 "median_ms", *[k for k in POSTURE_KEYS if table and k in table[0]], *enrich])]
+            format_table(table, unit_keys(table))]
     if "group_tests" in result:
         groups = [k for k in result["group_tests"][0] if k.startswith("mean ")]
         text += ["\n\n### Usage across groups (Kruskal-Wallis per unit, q: Benjamini-Hochberg)\n",

@@ -23,6 +23,7 @@ from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import model_dir, read_json, staged_output, write_json_atomic
 from behavior_tokens.core.layout import EXPORT_META, LM_CONFIG_FILE, RunLayout
+from behavior_tokens.core.vocabulary import runs
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.quantize import load_quantizer
@@ -32,6 +33,7 @@ from behavior_tokens.quantize.saving import run_root
 
 from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
+from .dictionary import runs_of
 from .generation_eval import evaluate_generation, fit_decoder_smoothing
 from .sampling import sample_tokens
 from .tokenizer import BehaviorTokenizer
@@ -106,31 +108,22 @@ class SyllableInstances:
                  frame_features: list[np.ndarray] | None = None):
         self.codes = list(export.video_codes(split, "codes"))
         self.features = frame_features
-        self.runs: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # syllable -> (video, start, length)
-        for v, units in enumerate(export.video_codes(split, "syllables")):
-            units = units[:, 0]
-            edges = np.flatnonzero(units[1:] != units[:-1]) + 1
-            starts = np.concatenate([[0], edges])
-            for s, n in zip(starts.tolist(), np.diff(np.concatenate([starts, [len(units)]])).tolist(), strict=True):
-                self.runs[int(units[s])].append((v, s, n))
-        self.nearest = nearest
+        self.runs = runs_of([u[:, 0] for u in export.video_codes(split, "syllables")])  # syllable -> (n, 3) rows
+        self.nearest = nearest  # of (video, start, length)
 
     def __call__(self, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Syllables (T,) -> codes (T, G)."""
         out, last = [], None  # last: (video, frame) rendered last
-        edges = np.flatnonzero(units[1:] != units[:-1]) + 1
-        starts = np.concatenate([[0], edges])
-        for s, n in zip(starts.tolist(), np.diff(np.concatenate([starts, [len(units)]])).tolist(), strict=True):
-            runs = self.runs[int(units[s])]
-            lengths = np.array([r[2] for r in runs])
-            close = np.argsort(np.abs(lengths - n), kind="stable")[:self.nearest]
+        for s, n in zip(*(x.tolist() for x in runs(units)), strict=True):
+            instances = self.runs[int(units[s])]
+            close = np.argsort(np.abs(instances[:, 2] - n), kind="stable")[:self.nearest]
             if self.features is None or last is None:
                 pick = int(rng.choice(close))
             else:
                 prev = self.features[last[0]][last[1]]
-                gaps = [np.linalg.norm(self.features[runs[c][0]][runs[c][1]] - prev) for c in close.tolist()]
+                gaps = [np.linalg.norm(self.features[v][start] - prev) for v, start, _ in instances[close].tolist()]
                 pick = int(close[int(np.argmin(gaps))])
-            v, start, length = runs[pick]
+            v, start, length = instances[pick].tolist()
             idx = start + np.minimum((np.arange(n) * length) // n, length - 1)
             out.append(self.codes[v][idx])
             last = (v, int(idx[-1]))
@@ -191,10 +184,12 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     real_units = real_units[:n_prompt]
     real_labels = np.asarray(rows[pick]["labels"], dtype=np.int64)[:n_prompt]
     # A syllable stands for many code sequences: each sampled one is rendered as a real instance of it.
-    render = None
-    if tok.scheme.column == "syllables":
-        render = SyllableInstances(export, frame_features=[decode_features(quantizer, c)
-                                                           for c in export.video_codes("train", "codes")])
+    # Every exported video decoded once: instances join on these features, and (an export of the quantizer's own
+    # videos at stride 1) they are also the reconstructed reference and what the decoder's smoothing is fitted on.
+    decoded = {s: [decode_features(quantizer, c) for c in export.video_codes(s, "codes")] for s in export.dataset}
+    by_video = {v: f for s in export.dataset for v, f in zip(export.dataset[s]["video_id"], decoded[s], strict=True)
+                } if export.meta.get("stride", 1) == 1 and export.meta.get("source") == quantizer.cfg.source else None
+    render = SyllableInstances(export, frame_features=decoded["train"]) if tok.scheme.column == "syllables" else None
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):
@@ -204,7 +199,7 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     run_lengths = None if tok.scheme.fixes_durations else RunLengths(encoded)
     coll, held_split = run_collection(quantizer.cfg)
     smooth_frames, ratios = (cfg.smooth_frames, None) if cfg.smooth_frames else \
-        fit_decoder_smoothing(coll["train"], quantizer, pipeline)
+        fit_decoder_smoothing(coll["train"], quantizer, pipeline, features=by_video)
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
     records = []
@@ -234,6 +229,6 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
                    for r in records]  # the generated part of each sample, against the run's own videos
         result = evaluate_generation(sampled, coll[held_split], coll["train"], pipeline, coll.vocab, cfg.seed,
-                                     model=quantizer, smooth_frames=smooth_frames)
+                                     model=quantizer, smooth_frames=smooth_frames, features=by_video)
         write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split})
     return records

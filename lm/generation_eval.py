@@ -25,6 +25,9 @@ from sklearn.preprocessing import StandardScaler
 from behavior_tokens.core.classifiers import logistic_probe
 from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord, social_features
 from behavior_tokens.data.egocentric import Alignment
+from behavior_tokens.quantize.decode import decode_features, features_to_keypoints
+from behavior_tokens.quantize.export import encode_record
+from behavior_tokens.quantize.viterbi import smooth
 
 
 def egocentric(record: PoseRecord, pipeline: PosePipeline) -> PoseRecord:
@@ -85,36 +88,33 @@ def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], genera
     return {b: {"real": shares["real"][b], "generated": shares["generated"][b]} for b in vocab}
 
 
-def reconstructed(record: PoseRecord, model, pipeline: PosePipeline, smooth_frames: int = 1) -> PoseRecord:
+def decoded(record: PoseRecord, model, pipeline: PosePipeline, features: np.ndarray | None = None) -> np.ndarray:
+    """The record's features (T, F) as the quantizer decodes its codes: ``features`` when already decoded."""
+    return features if features is not None else decode_features(model, encode_record(model, pipeline, record).codes)
+
+
+def reconstructed(record: PoseRecord, model, pipeline: PosePipeline, smooth_frames: int = 1,
+                  features: np.ndarray | None = None) -> PoseRecord:
     """The record encoded and decoded by the quantizer (as samples are: ``smooth_frames``), labels kept, in the
-    generated samples' frame."""
-    from behavior_tokens.quantize.decode import decode_record
-    from behavior_tokens.quantize.export import encode_record
-    codes = encode_record(model, pipeline, record).codes
-    return decode_record(model, pipeline, codes, record.video_id, record.labels, smooth_frames)
+    generated samples' frame; ``features``: its decoded features when already made."""
+    f = smooth(decoded(record, model, pipeline, features), smooth_frames)
+    return record.with_keypoints(features_to_keypoints(model, pipeline, f))
 
 
 SMOOTHING_CANDIDATES = (1, 3, 5, 7, 9, 13)
 
 
 def fit_decoder_smoothing(train: list[PoseRecord], model, pipeline: PosePipeline,
-                          candidates: tuple[int, ...] = SMOOTHING_CANDIDATES) -> tuple[int, dict[int, float]]:
+                          candidates: tuple[int, ...] = SMOOTHING_CANDIDATES,
+                          features: dict[str, np.ndarray] | None = None) -> tuple[int, dict[int, float]]:
     """The moving average (frames) of decoded features whose decoded training videos move as the tracked ones
     do: the candidate whose intruder speed is closest (in ratio) to the tracked videos'; and every candidate's
-    decoded / tracked speed ratio. Each frame is decoded alone, so the decoder's noise adds motion."""
-    from behavior_tokens.quantize.decode import (
-        decode_features,
-        features_to_keypoints,
-        smooth_features,
-    )
-    from behavior_tokens.quantize.export import encode_record
+    decoded / tracked speed ratio. Each frame is decoded alone, so the decoder's noise adds motion.
+    ``features``: {video_id: decoded features} already made."""
     tracked = intruder_speed([egocentric(r, pipeline) for r in train])
-    feats = [decode_features(model, encode_record(model, pipeline, r).codes) for r in train]
-    ratios = {}
-    for k in candidates:
-        recs = [r.with_keypoints(features_to_keypoints(model, pipeline, smooth_features(f, k)))
-                for r, f in zip(train, feats, strict=True)]
-        ratios[k] = intruder_speed(recs) / max(tracked, 1e-9)
+    feats = [decoded(r, model, pipeline, (features or {}).get(r.video_id)) for r in train]
+    ratios = {k: intruder_speed([reconstructed(r, model, pipeline, k, f) for r, f in zip(train, feats, strict=True)])
+              / max(tracked, 1e-9) for k in candidates}
     best = min(candidates, key=lambda k: abs(np.log(max(ratios[k], 1e-9))))
     return best, ratios
 
@@ -136,14 +136,15 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
 
 def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord],
                         pipeline: PosePipeline, vocab: dict[str, int], seed: int = 0, model=None,
-                        smooth_frames: int = 1) -> dict:
+                        smooth_frames: int = 1, features: dict[str, np.ndarray] | None = None) -> dict:
     """The checks against the real records as loaded (``reference: raw``); with the quantizer ``model``,
     against their reconstructions decoded as the samples were (the top level, ``reference: reconstructed``)
-    and raw under ``raw``."""
+    and raw under ``raw``. ``features``: {video_id: decoded features} already made."""
+    features = features or {}
     raw = {"reference": "raw", **compare(generated, [egocentric(r, pipeline) for r in real],
                                          [egocentric(r, pipeline) for r in train], pipeline, vocab, seed)}
     if model is None:
         return raw
-    rec = compare(generated, [reconstructed(r, model, pipeline, smooth_frames) for r in real],
-                  [reconstructed(r, model, pipeline, smooth_frames) for r in train], pipeline, vocab, seed)
+    rec = compare(generated, *([reconstructed(r, model, pipeline, smooth_frames, features.get(r.video_id)) for r in recs]
+                               for recs in (real, train)), pipeline, vocab, seed)
     return {"reference": "reconstructed", "decoder_smooth_frames": smooth_frames, **rec, "raw": raw}

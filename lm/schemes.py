@@ -28,6 +28,7 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.registry import Registry
+from behavior_tokens.core.vocabulary import runs
 
 if TYPE_CHECKING:
     from .tokenizer import BehaviorTokenizer
@@ -269,9 +270,7 @@ class SyllableScheme(TokenScheme):
 
     def _runs(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         units = np.asarray(codes).reshape(-1)
-        edges = np.flatnonzero(units[1:] != units[:-1]) + 1
-        starts = np.concatenate([[0], edges])
-        lengths = np.diff(np.concatenate([starts, [len(units)]]))
+        starts, lengths = runs(units)
         pieces = -(-lengths // self.max_token_frames)  # runs cut into pieces of at most max_token_frames
         values = np.repeat(units[starts], pieces)
         durations = np.concatenate([[self.max_token_frames] * (p - 1) + [n - self.max_token_frames * (p - 1)]

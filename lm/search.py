@@ -21,6 +21,7 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.core.vocabulary import runs
 from behavior_tokens.data import MISSING_LABEL
 from behavior_tokens.data.render import grid_frames, save_gif
 
@@ -52,8 +53,8 @@ class Runs:
 
     @classmethod
     def of(cls, units: np.ndarray) -> Runs:
-        starts = np.concatenate([[0], np.flatnonzero(units[1:] != units[:-1]) + 1]) if len(units) else np.zeros(0, int)
-        return cls(units[starts], starts, np.diff(np.concatenate([starts, [len(units)]])))
+        starts, lengths = runs(units)
+        return cls(units[starts], starts, lengths)
 
 
 def pattern_bouts(videos: Videos, pattern: str) -> list[dict]:

@@ -136,6 +136,9 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps * acc.num_processes,
                                                 cfg.max_steps * acc.num_processes)
     model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    best = EarlyStopping(cfg.patience)
+    if cfg.patience:  # its best weights and count travel with each checkpoint
+        acc.register_for_checkpointing(best)
     if session.checkpoint is not None:
         acc.load_state(str(session.checkpoint))
         acc.print(f"resumed from {session.checkpoint} at step {session.start_step}")
@@ -144,8 +147,6 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
               f"{train_stream.tokens_per_frame:.2f} tokens/frame), {held_name} {len(held_stream.ids):,}")
     acc.init_trackers("lm", config=tracker_config(cfg))
     baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if session.main else {}
-
-    best = EarlyStopping(cfg.patience)
 
     def score(stream: TokenStream) -> dict:
         nll = gpt_nll(acc.unwrap_model(model), stream.ids, cfg.block_size, cfg.batch_size, acc.device)
@@ -184,8 +185,8 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
 
 
 class EarlyStopping:
-    """Keeps the weights of the best held-out evaluation; says stop after ``patience`` evaluations without
-    improvement (0: never)."""
+    """Keeps the weights of the best evaluation on the early-stopping tokens; says stop after ``patience``
+    evaluations without improvement (0: never). Checkpointed with the run (``state_dict``)."""
 
     def __init__(self, patience: int):
         self.patience, self.best, self.state, self.since = patience, None, None, 0
@@ -199,6 +200,12 @@ class EarlyStopping:
 
     def should_stop(self, result: dict) -> bool:
         return self.patience > 0 and self.since >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "state": self.state, "since": self.since}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.best, self.state, self.since = d["best"], d["state"], d["since"]
 
     def restore(self, model) -> dict | None:
         """Load the best weights into ``model``; returns their evaluation (with the step it was made at)."""

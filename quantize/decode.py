@@ -15,6 +15,7 @@ from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord
 from behavior_tokens.data.egocentric import Alignment
 
 from .models import BehaviorQuantizer
+from .viterbi import smooth
 
 
 @torch.no_grad()
@@ -37,8 +38,7 @@ def decode_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np
                      alignment: Alignment | None = None, smooth_frames: int = 1) -> np.ndarray:
     """codes (T, G) -> keypoints (T, animals, 2, parts) float32 in pixels; ``smooth_frames`` > 1 averages the
     decoded features over that many frames (each frame is decoded alone, so frame-to-frame noise adds motion)."""
-    return features_to_keypoints(model, pipeline, smooth_features(decode_features(model, codes), smooth_frames),
-                                 alignment)
+    return features_to_keypoints(model, pipeline, smooth(decode_features(model, codes), smooth_frames), alignment)
 
 
 def features_to_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, feats: np.ndarray,
@@ -48,12 +48,6 @@ def features_to_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, feat
     if pipeline.mode == "egocentric" and alignment is None:
         alignment = Alignment(np.zeros((len(feats), 2)), np.zeros(len(feats)))
     return pipeline.inverse(feats, alignment, cfg.n_animals, cfg.n_parts).astype(np.float32)
-
-
-def smooth_features(feats: np.ndarray, frames: int) -> np.ndarray:
-    """(T, F) centred moving average over ``frames`` (1: unchanged)."""
-    from .viterbi import smooth
-    return smooth(feats, frames) if frames > 1 else feats
 
 
 def decode_record(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np.ndarray, video_id: str,

@@ -71,7 +71,7 @@ class BehaviorQuantizer(nn.Module):
         if self.coarse is None:
             return self.quantizer(z_e)
         z_c, coarse, c_losses = self.coarse(z_e)
-        base = z_c.detach() + (z_e - z_e).detach()  # the coarse codeword's value, no second path to z_e
+        base = z_c.detach()  # the coarse codeword's value, no second path to z_e
         z_f, fine, f_losses = self.quantizer(z_e - base)
         losses = {k: c_losses[k] + f_losses[k] for k in c_losses}
         return base + z_f, torch.cat([coarse, fine], dim=-1), losses

@@ -162,6 +162,7 @@ def test_delete_interrupted_overwrite_keeps_the_earlier_run(tmp_path):
     ("analyze-codebook", ["--run", "x", "--checkpoint_stride", "0"], "--checkpoint_stride: must be >= 1"),
     ("sweep-codebook", ["--sweep_groups", "0"], "--sweep_groups: must be >= 1"),
     ("describe-data", ["--source", "/no/such/file.csv"], "no such pose source"),
+    ("describe-data", ["--source", "synthetic:2:1:xnan"], "'synthetic:2:1:xnan' is not a synthetic source"),
     ("report", ["--run", "/no/such/run"], "/no/such/run: no config.json"),
 ])
 def test_oneline_bad_flags(capsys, command, args, match):

@@ -108,6 +108,21 @@ def test_resume_continues_exactly(export_dir, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
+def test_resume_with_early_stopping_continues_exactly(export_dir, tmp_path):
+    """The best weights and the evaluations without improvement travel with the checkpoint."""
+    kw = dict(tokens=str(export_dir), max_steps=20, checkpoint_every=10, **{**TINY_LM, "eval_every": 5,
+                                                                           "patience": 3, "lr": 3e-2})
+    train_lm(LMConfig(output_dir=str(tmp_path / "full"), **kw))
+    train_lm(LMConfig(output_dir=str(tmp_path / "part"), **kw), stop_after=10)
+    train_lm(LMConfig(output_dir=str(tmp_path / "part"), resume=True, **kw))
+    ev = [json.loads((tmp_path / r / "eval.json").read_text()) for r in ("full", "part")]
+    assert ev[0]["early_stopping"] == ev[1]["early_stopping"]
+    a = AutoModelForCausalLM.from_pretrained(str(tmp_path / "full" / "model")).state_dict()
+    b = AutoModelForCausalLM.from_pretrained(str(tmp_path / "part" / "model")).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
 def test_bad_lm_inputs(export_dir, tmp_path):
     with pytest.raises(ValueError, match="not a token export"):
         load_token_export(tmp_path)
