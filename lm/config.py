@@ -12,6 +12,8 @@ from typing import ClassVar, Literal
 from behavior_tokens.core.config import RunConfig, option
 from behavior_tokens.core.errors import ConfigError
 
+from .positions import PositionName
+
 
 @dataclass
 class LMConfig(RunConfig):
@@ -24,7 +26,10 @@ class LMConfig(RunConfig):
     train_splits: list[str] = option(default_factory=lambda: ["train", "unlabeled"],
                                      help="splits trained on (those present are used)")
     eval_split: str = option("", help="held-out split; default: validation, else test")
-    # Model (GPT-2)
+    # Model
+    positions: PositionName = option("learned", help="learned: GPT-2's absolute positions (the research setting); "
+                                     "rotary: GPT-NeoX with rotary positions, which learns from short streams what "
+                                     "came a few tokens back (the main job's preset)")
     n_layer: int = option(4, ge=1)
     n_embd: int = option(128, ge=1)
     n_head: int = option(4, ge=1)

@@ -24,9 +24,9 @@ def token_hidden_states(model, ids: np.ndarray, batch_size: int = 16) -> np.ndar
     device = next(model.parameters()).device
     ids_t = torch.as_tensor(np.asarray(ids, dtype=np.int64))
     n = len(ids_t)
-    L = min(model.config.n_positions, n)
-    out = np.empty((model.config.n_layer + 1, n, model.config.n_embd), dtype=np.float32)
-    wins = context_windows(n, model.config.n_positions, first=0)
+    L = min(model.config.max_position_embeddings, n)
+    out = np.empty((model.config.num_hidden_layers + 1, n, model.config.hidden_size), dtype=np.float32)
+    wins = context_windows(n, model.config.max_position_embeddings, first=0)
     for b in range(0, len(wins), batch_size):
         batch = wins[b:b + batch_size]
         x = torch.stack([ids_t[s:s + L] for s, _ in batch]).to(device)  # (B, L)

@@ -28,7 +28,7 @@ from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
-from behavior_tokens.quantize.decode import decode_features, decode_record
+from behavior_tokens.quantize.decode import decode_features, decode_record, features_record
 from behavior_tokens.quantize.saving import run_root
 
 from .config import LMConfig
@@ -99,10 +99,16 @@ class RunLengths:
 
 class SyllableInstances:
     """Every run of each syllable in an export's training videos, with its codes: a sampled syllable of d
-    frames is rendered as the codes of a training run of it, stretched or cut to d frames. Of the
-    ``nearest`` runs closest in length, the one whose first frame is closest to the frame rendered last
-    (in ``frame_features``, one (T, F) array per training video, e.g. decoded features) is taken, so
-    consecutive instances join without a jump; without features one of them is drawn at random."""
+    frames is rendered as the first d frames of a training run of it at least d frames long (real frames at
+    their own pace; a shorter run stretched would repeat frames and stand still), or, when none is that long,
+    the longest stretched. Of the ``nearest`` shortest such runs, the one whose first frame is closest to the
+    frame rendered last (in ``frame_features``, one (T, F) array per training video: its decoded features)
+    is taken, so consecutive instances join without a jump; without features one of them is drawn at random.
+
+    A call gives the instances' codes and, with ``frame_features``, their features as decoded within
+    their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
+    conv family) decodes a join of two instances into motion neither has (on ethome the intruder then
+    moved 1.6x as fast as in the held-out video, 1.1x when the instances' own decoded frames are joined)."""
 
     def __init__(self, export: TokenExport, split: str = "train", nearest: int = 64,
                  frame_features: list[np.ndarray] | None = None):
@@ -111,12 +117,14 @@ class SyllableInstances:
         self.runs = runs_of([u[:, 0] for u in export.video_codes(split, "syllables")])  # syllable -> (n, 3) rows
         self.nearest = nearest  # of (video, start, length)
 
-    def __call__(self, units: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Syllables (T,) -> codes (T, G)."""
-        out, last = [], None  # last: (video, frame) rendered last
+    def __call__(self, units: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        """Syllables (T,) -> codes (T, G) and, with ``frame_features``, features (T, F) (else None)."""
+        out, feats, last = [], [], None  # last: (video, frame) rendered last
         for s, n in zip(*(x.tolist() for x in runs(units)), strict=True):
             instances = self.runs[int(units[s])]
-            close = np.argsort(np.abs(instances[:, 2] - n), kind="stable")[:self.nearest]
+            longer = np.flatnonzero(instances[:, 2] >= n)
+            close = longer[np.argsort(instances[longer, 2], kind="stable")[:self.nearest]] if len(longer) else \
+                np.argsort(-instances[:, 2], kind="stable")[:self.nearest]
             if self.features is None or last is None:
                 pick = int(rng.choice(close))
             else:
@@ -124,10 +132,12 @@ class SyllableInstances:
                 gaps = [np.linalg.norm(self.features[v][start] - prev) for v, start, _ in instances[close].tolist()]
                 pick = int(close[int(np.argmin(gaps))])
             v, start, length = instances[pick].tolist()
-            idx = start + np.minimum((np.arange(n) * length) // n, length - 1)
+            idx = start + (np.arange(n) if length >= n else np.minimum((np.arange(n) * length) // n, length - 1))
             out.append(self.codes[v][idx])
+            if self.features is not None:
+                feats.append(self.features[v][idx])
             last = (v, int(idx[-1]))
-        return np.concatenate(out)
+        return np.concatenate(out), (np.concatenate(feats) if feats else None)
 
 
 def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, *,
@@ -207,11 +217,13 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         units, ids = sample_codes(model, tok, real_units, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
                                   run_lengths=run_lengths, temperature=cfg.temperature, top_k=cfg.top_k,
                                   seed=cfg.seed + i)
-        codes = units if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
+        codes, feats = (units, None) if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
         all_codes = np.concatenate([real_codes, codes])
         labels = np.concatenate([real_labels, np.full(len(codes), MISSING_LABEL, dtype=np.int64)])
         name = f"sample_{i:03d}"
-        rec = decode_record(quantizer, pipeline, all_codes, f"{name} ({names[pick]} + {cfg.seconds:g} s)", labels,
+        title = f"{name} ({names[pick]} + {cfg.seconds:g} s)"
+        rec = decode_record(quantizer, pipeline, all_codes, title, labels, smooth_frames) if feats is None else \
+            features_record(quantizer, pipeline, np.concatenate([decoded[held][pick][:n_prompt], feats]), title, labels,
                             smooth_frames)
         save_records([rec], out / name)
         np.savez(out / f"{name}.npz", codes=all_codes, units=np.concatenate([real_units, units]), sampled_ids=ids,

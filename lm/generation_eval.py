@@ -9,7 +9,8 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 
 - intruder speed: median displacement of the other animals' centroid per frame, px;
 - behavior frequencies: a probe trained on real training frames (logistic regression on hand
-  features of the egocentric keypoints) labels real held-out and generated frames alike;
+  features of the egocentric keypoints) labels real held-out, generated and training frames alike
+  (the relative difference against the held-out videos, and against the training videos);
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
 """
@@ -75,17 +76,19 @@ def real_vs_generated_auc(real: list[PoseRecord], generated: list[PoseRecord], p
 
 def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], generated: list[PoseRecord],
                          vocab: dict[str, int], seed: int = 0, max_train: int = 20000) -> dict[str, dict[str, float]]:
-    """{behavior: {real, generated}} shares of frames, both labelled by one probe trained on real frames."""
+    """{behavior: {real, generated, training}} shares of frames, all labelled by one probe trained on real
+    frames: the held-out videos, the samples, and the training videos the GPT learned from (videos differ in
+    how much each behavior occurs; the samples can only know the training videos')."""
     x = np.concatenate([social_features(r) for r in train])
     y = np.concatenate([r.labels for r in train])
     keep = np.flatnonzero(y != MISSING_LABEL)
     keep = np.random.default_rng(seed).choice(keep, min(len(keep), max_train), replace=False)
     probe = logistic_probe(seed).fit(x[keep], y[keep])
     shares = {}
-    for name, recs in (("real", real), ("generated", generated)):
+    for name, recs in (("real", real), ("generated", generated), ("training", train)):
         pred = probe.predict(np.concatenate([social_features(r) for r in recs]))
         shares[name] = {b: float((pred == i).mean()) for b, i in vocab.items()}
-    return {b: {"real": shares["real"][b], "generated": shares["generated"][b]} for b in vocab}
+    return {b: {name: shares[name][b] for name in shares} for b in vocab}
 
 
 def decoded(record: PoseRecord, model, pipeline: PosePipeline, features: np.ndarray | None = None) -> np.ndarray:
@@ -130,6 +133,7 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
         freq = behavior_frequencies(train, real, generated, vocab, seed)
         for v in freq.values():
             v["relative_difference"] = (v["generated"] - v["real"]) / max(v["real"], 1e-9)
+            v["relative_difference_training"] = (v["generated"] - v["training"]) / max(v["training"], 1e-9)
         out["behavior_frequencies"] = freq
     return out
 

@@ -1,23 +1,20 @@
-"""The GPT: a GPT-2 (``transformers``) sized by :class:`LMConfig`, its vocabulary from the tokenizer."""
+"""The GPT (``transformers``) sized by :class:`LMConfig`, its vocabulary from the tokenizer; ``--positions`` picks
+GPT-2 (learned positions) or GPT-NeoX (rotary positions), see lm/positions.py."""
 
 from __future__ import annotations
 
-from transformers import GPT2Config, GPT2LMHeadModel
-
 from .config import LMConfig
+from .positions import POSITIONS
 from .tokenizer import BehaviorTokenizer
 
 
-def build_gpt(cfg: LMConfig, tokenizer: BehaviorTokenizer) -> GPT2LMHeadModel:
-    """A freshly initialised GPT-2 whose vocabulary and special tokens are the tokenizer's."""
+def build_gpt(cfg: LMConfig, tokenizer: BehaviorTokenizer):
+    """A freshly initialised GPT whose vocabulary and special tokens are the tokenizer's."""
     cfg.validate()
     hf = tokenizer.hf
-    config = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=cfg.block_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-        n_head=cfg.n_head, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-        bos_token_id=hf.bos_token_id, eos_token_id=hf.eos_token_id, pad_token_id=hf.pad_token_id,
-    )
-    return GPT2LMHeadModel(config)
+    special = {"bos_token_id": hf.bos_token_id, "eos_token_id": hf.eos_token_id, "pad_token_id": hf.pad_token_id}
+    return POSITIONS.lookup(cfg.positions).build(len(tokenizer), cfg.block_size, cfg.n_embd, cfg.n_layer, cfg.n_head,
+                                                 cfg.dropout, special)
 
 
 def n_parameters(model) -> int:

@@ -127,7 +127,8 @@ def _vocabulary(layout: RunLayout) -> list[str]:
 
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
-GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "relative_difference"]
+GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "relative_difference",
+                        "training share", "vs training"]
 
 
 def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
@@ -142,7 +143,9 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                    {"check": "real vs generated 1 s windows, AUC", "real": ref,
                     "generated": auc if auc is not None else "too few windows"}]
         freqs += [{"behavior": b, "real": ref, "real share": v["real"], "generated share": v["generated"],
-                   "relative_difference": v["relative_difference"]} for b, v in e.get("behavior_frequencies", {}).items()]
+                   "relative_difference": v["relative_difference"], "training share": v.get("training", ""),
+                   "vs training": v.get("relative_difference_training", "")}
+                  for b, v in e.get("behavior_frequencies", {}).items()]
     return checks, freqs
 
 

@@ -1,8 +1,8 @@
 """Sampling behavior tokens from the GPT (temperature, top-k), with a context that slides.
 
-A GPT-2 has learned positions up to ``n_positions``, so ``model.generate`` cannot go past one
-context; this loop (nanoGPT's ``generate``) keeps the last ``n_positions`` tokens instead and can
-sample minutes of behavior. Special tokens are never sampled, and with the ``groups`` scheme the
+The GPT was trained on contexts of ``max_position_embeddings`` tokens (a GPT-2 has no position past
+them), so ``model.generate`` cannot go past one context; this loop (nanoGPT's ``generate``) keeps the
+last ``max_position_embeddings`` tokens instead and can sample minutes of behavior. Special tokens are never sampled, and with the ``groups`` scheme the
 k-th token of a frame is drawn from group k's codewords only (each scheme gives its masks), so every
 sample decodes to codes.
 """
@@ -30,7 +30,7 @@ def sample_tokens(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, n_new
         raise ConfigError("--temperature", f"must be > 0, got {temperature}", "give a positive temperature")
     model.eval()
     device = next(model.parameters()).device
-    context = model.config.n_positions
+    context = model.config.max_position_embeddings
     masks = allowed_masks(tokenizer).to(device)
     ids = torch.as_tensor(np.concatenate([[tokenizer.sep_id], np.asarray(prompt, dtype=np.int64)]), device=device)
     out = []

@@ -60,7 +60,7 @@ def gpt_frame_bits(model, tok: BehaviorTokenizer, units: np.ndarray, batch_size:
     """(T,) bits per frame of one video's units under the GPT (the video starts with <sep>, as in training)."""
     ids, durations = tok.encode(units)
     stream = np.concatenate([[tok.sep_id], ids])
-    nll = gpt_nll(model, stream, model.config.n_positions, batch_size, next(model.parameters()).device)
+    nll = gpt_nll(model, stream, model.config.max_position_embeddings, batch_size, next(model.parameters()).device)
     return spread_over_frames(tok, nll / math.log(2), durations, len(units))
 
 

@@ -53,8 +53,14 @@ def features_to_keypoints(model: BehaviorQuantizer, pipeline: PosePipeline, feat
 def decode_record(model: BehaviorQuantizer, pipeline: PosePipeline, codes: np.ndarray, video_id: str,
                   labels: np.ndarray | None = None, smooth_frames: int = 1) -> PoseRecord:
     """codes (T, G) -> a PoseRecord (the type the loaders give) of decoded keypoints; labels -1 unless given."""
+    return features_record(model, pipeline, decode_features(model, codes), video_id, labels, smooth_frames)
+
+
+def features_record(model: BehaviorQuantizer, pipeline: PosePipeline, feats: np.ndarray, video_id: str,
+                    labels: np.ndarray | None = None, smooth_frames: int = 1) -> PoseRecord:
+    """Decoded model-space features (T, F) -> a PoseRecord of keypoints (``smooth_frames``: moving average first)."""
     cfg = model.cfg
-    kp = decode_keypoints(model, pipeline, codes, smooth_frames=smooth_frames)
+    kp = features_to_keypoints(model, pipeline, smooth(feats, smooth_frames))
     T = len(kp)
     return PoseRecord(
         video_id=video_id, keypoints=kp, scores=np.ones((T, cfg.n_animals, cfg.n_parts), dtype=np.float32),

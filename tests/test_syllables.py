@@ -174,13 +174,25 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
             s = np.asarray(row["syllables"])
             assert s.shape == (row["n_frames"],) and s.min() >= 0 and s.max() < 6
     assert (q / "tokens" / "syllables" / "syllables.npz").exists()
-    res = train_lm(LMConfig(tokens=str(q / "tokens"), n_layer=1, n_embd=16, n_head=2, block_size=16, batch_size=4,
-                            max_steps=4, eval_every=2, checkpoint_every=4, warmup_steps=0, patience=3))
+    # the main job's GPT (rotary positions): trained, sampled, probed and scored below
+    res = train_lm(LMConfig(tokens=str(q / "tokens"), positions="rotary", n_layer=1, n_embd=16, n_head=2,
+                            block_size=16, batch_size=4, max_steps=4, eval_every=2, checkpoint_every=4, warmup_steps=0,
+                            patience=3))
     assert {"4-gram", "5-gram"} <= set(res["baselines"]) and res["gpt"]["bits_per_second"] > 0
     from behavior_tokens.lm import load_token_export
-    instances = SyllableInstances(load_token_export(q / "tokens"))
-    codes = instances(np.array([0] * 20 + [1] * 3), np.random.default_rng(0))
-    assert codes.shape == (23, 2)
+    export = load_token_export(q / "tokens")
+    wanted = np.array([0] * 20 + [1] * 3)
+    codes, feats = SyllableInstances(export)(wanted, np.random.default_rng(0))
+    assert codes.shape == (23, 2) and feats is None
+    # known answer: with frame features, each rendered frame's features and codes are one training frame's, of the
+    # syllable sampled there (features marking each frame: video * 10^6 + frame)
+    train_codes = list(export.video_codes("train", "codes"))
+    train_units = [u[:, 0] for u in export.video_codes("train", "syllables")]
+    marks = [(v * 10**6 + np.arange(len(c), dtype=np.float64))[:, None] for v, c in enumerate(train_codes)]
+    codes, feats = SyllableInstances(export, frame_features=marks)(wanted, np.random.default_rng(0))
+    src = [divmod(int(m), 10**6) for m in feats[:, 0]]
+    assert [train_units[v][f] for v, f in src] == wanted.tolist()
+    np.testing.assert_array_equal(codes, np.stack([train_codes[v][f] for v, f in src]))
     recs = generate_behavior(GenerateConfig(lm=str(q / "lm"), prompt_seconds=1, seconds=4, samples=2, gif=False))
     assert all(r.keypoints.shape == (150, 2, 2, 7) and np.isfinite(r.keypoints).all() for r in recs)
     import json
