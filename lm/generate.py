@@ -107,8 +107,8 @@ class SyllableInstances:
 
     A call gives the instances' codes and, with ``frame_features``, their features as decoded within
     their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
-    conv family) decodes a join of two instances into motion neither has (on ethome the intruder then
-    moved 1.6x as fast as in the held-out video, 1.1x when the instances' own decoded frames are joined)."""
+    conv family) decodes a join of two instances into motion neither has (benchmarks/RESULTS.md,
+    "Rendering sampled syllables")."""
 
     def __init__(self, export: TokenExport, split: str = "train", nearest: int = 64,
                  frame_features: list[np.ndarray] | None = None):

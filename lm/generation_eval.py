@@ -85,8 +85,9 @@ def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], genera
     keep = np.random.default_rng(seed).choice(keep, min(len(keep), max_train), replace=False)
     probe = logistic_probe(seed).fit(x[keep], y[keep])
     shares = {}
-    for name, recs in (("real", real), ("generated", generated), ("training", train)):
-        pred = probe.predict(np.concatenate([social_features(r) for r in recs]))
+    for name, feats in (("real", np.concatenate([social_features(r) for r in real])),
+                        ("generated", np.concatenate([social_features(r) for r in generated])), ("training", x)):
+        pred = probe.predict(feats)
         shares[name] = {b: float((pred == i).mean()) for b, i in vocab.items()}
     return {b: {name: shares[name][b] for name in shares} for b in vocab}
 
