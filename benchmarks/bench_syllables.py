@@ -28,8 +28,8 @@ from behavior_tokens.core.vocabulary import quality_row, tuple_units, vocabulary
 from behavior_tokens.data import MISSING_LABEL, load_pose_source, social_features
 from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
 from behavior_tokens.quantize.data import run_collection
-from behavior_tokens.quantize.export import encode_record, syllable_features
-from behavior_tokens.quantize.syllables import SyllableConfig, SyllableModel, block_weights
+from behavior_tokens.quantize.export import encode_record, fit_syllables
+from behavior_tokens.quantize.syllables import SyllableConfig
 
 BASE = dict(family="conv", kmeans_init=True, dead_restart_steps=100, max_steps=400, checkpoint_every=400,
             eval_every=400)
@@ -47,6 +47,7 @@ SECOND_STAGE = {  # name: (what is measured, options)
     "syllables rel": ("syllables", {"features": "relational"}),
     "syllables z_q+rel": ("syllables", {"features": "z_q+relational"}),
     "syllables z_q+rel K50": ("syllables", {"features": "z_q+relational", "units": 50}),
+    "syllables z_q+rel guided": ("syllables", {"features": "z_q+relational", "guide": "labels"}),
 }
 KEYS = ["variant", "level", "r2_px", "units_used", "seen_once_pct", "units_95pct", "median_run_ms",
         "held_unseen_frames_pct", "lookup_bal_acc", "bag_bal_acc", "hand_bal_acc", "svm_z_q_bal_acc"]
@@ -76,7 +77,7 @@ def continuous_baselines(coll, held, enc, seed=0) -> dict:
     return out
 
 
-def measure(run: Path, syl: SyllableConfig, switch: float) -> list[dict]:
+def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) -> list[dict]:
     model, pipeline = load_quantizer(run)
     coll, held = run_collection(model.cfg)
     enc = {s: [encode_record(model, pipeline, r) for r in coll[s]] for s in ("train", held)}
@@ -90,7 +91,8 @@ def measure(run: Path, syl: SyllableConfig, switch: float) -> list[dict]:
         q = vocabulary_quality(units["train"], units[held], coll.fps, labels["train"], labels[held])
         rows.append({**base, **quality_row(name, q)})
 
-    for name, (kind, opts) in SECOND_STAGE.items():
+    for name in levels:
+        kind, opts = SECOND_STAGE[name]
         t = time.time()
         if kind == "codes":
             add("G-tuples", {s: [tuple_units(e.codes, V) for e in enc[s]] for s in enc})
@@ -105,10 +107,8 @@ def measure(run: Path, syl: SyllableConfig, switch: float) -> list[dict]:
             add(f"sticky G-tuples ({opts['switch'] or switch})", units)
         else:
             cfg = replace(syl, **opts)
-            feats = {s: syllable_features(enc[s], coll[s], cfg) for s in enc}
-            m = SyllableModel.fit(feats["train"], coll.fps, cfg, block_weights(cfg, model.cfg.latent_dim,
-                                                                              feats["train"][0].shape[1]))
-            add(f"{name.split(' K')[0]} K{cfg.units}", {s: [m.assign(f) for f in feats[s]] for s in enc})
+            _, units = fit_syllables(enc, coll, cfg, model.cfg.latent_dim)
+            add(f"{name.split(' K')[0]} K{cfg.units}", units)
         print(f"  {name}: {time.time() - t:.0f}s", flush=True)
     return rows
 
@@ -123,6 +123,8 @@ def main() -> None:
     ap.add_argument("--smooth_frames", type=int, default=15)
     ap.add_argument("--target_median_ms", type=float, default=400)
     ap.add_argument("--switch", type=float, default=0.5, help="switch cost of the sticky codes")
+    ap.add_argument("--levels", nargs="*", default=list(SECOND_STAGE), choices=list(SECOND_STAGE),
+                    help="second-stage levels to measure")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     root = Path(args.root)
@@ -133,7 +135,7 @@ def main() -> None:
         for variant in args.variants:
             print(f"== {held or 'default split'} {variant}", flush=True)
             run = train(args.source, held, variant, root)
-            rows += [{"fold": held[0] if held else "test", "variant": variant, **r} for r in measure(run, syl, args.switch)]
+            rows += [{"fold": held[0] if held else "test", "variant": variant, **r} for r in measure(run, syl, args.switch, args.levels)]
             print(format_table([r for r in rows if r["variant"] == variant and r["fold"] == rows[-1]["fold"]], KEYS),
                   flush=True)
     if len(folds) > 1:

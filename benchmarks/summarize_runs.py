@@ -23,7 +23,8 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 
 KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
-        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "max_freq_diff", "max_freq_diff_train", "auc",
+        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train", "auc", "auc_train",
+        "auc_train_vs_real",
         "speed_ratio_raw", "max_freq_diff_raw", "auc_raw", "auroc_swap", "auroc_jitter"]
 
 
@@ -51,6 +52,8 @@ def summarize(run: Path) -> dict:
                             f"max_freq_diff{suffix}": max(abs(v["relative_difference"])
                                                           for v in e["behavior_frequencies"].values())
                             if e.get("behavior_frequencies") else None})
+        row.update(speed_ratio_train=g["intruder_speed_px"].get("ratio_training"),
+                   auc_train=g.get("training_vs_generated_auc"), auc_train_vs_real=g.get("training_vs_real_auc"))
         freqs = g.get("behavior_frequencies") or {}
         if freqs and all("training" in v for v in freqs.values()):
             row["max_freq_diff_train"] = max(abs(v["relative_difference_training"]) for v in freqs.values())

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .records import PoseRecord
+from .relational import relational_features
 from .skeleton import find_part
 
 
-def _rolling(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+def rolling_mean_std(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Centred rolling mean and std over time of (T, F), edges by repetition."""
     if width <= 1:
         return x, np.zeros_like(x)
@@ -45,5 +46,15 @@ def social_features(record: PoseRecord, context: int = 15) -> np.ndarray:
                  np.linalg.norm(centroid[:, 0] - centroid[:, 1], axis=-1)[:, None],
                  np.cos(rel)[:, None], np.sin(rel)[:, None]]
     base = np.concatenate(cols, axis=1)
-    mean, std = _rolling(base, context)
+    mean, std = rolling_mean_std(base, context)
     return np.concatenate([base, mean, std], axis=1).astype(np.float32)
+
+
+def behavior_context(record: PoseRecord, context: int = 15) -> np.ndarray:
+    """(T, F) what a frame's behavior is read from when labels guide the syllables: the social features
+    above and the relational features (data.relational, signed log: speeds and distances are heavy-tailed)
+    with their mean and std over ``context`` frames."""
+    rel = relational_features(record.keypoints, record.bodyparts)
+    rel = np.sign(rel) * np.log1p(np.abs(rel))
+    mean, std = rolling_mean_std(rel, context)
+    return np.concatenate([social_features(record, context), rel, mean, std], axis=1).astype(np.float32)

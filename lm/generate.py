@@ -11,6 +11,7 @@ its tokens and codes (``.npz``), a strip of frames above an ethogram (``.png``) 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.spatial.distance import cdist
 
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
@@ -57,6 +59,10 @@ class GenerateConfig(Config):
     smooth_frames: int = option(0, ge=0, help="moving average of decoded features, frames (each frame is decoded "
                                 "alone; its noise adds motion). 0: chosen on the training videos so decoded ones move "
                                 "as fast as tracked ones; 1: none")
+    join_frames: int = option(8, ge=0, help="syllables: each rendered instance starts where the previous one's video "
+                              "went on, the shift fading out over this many frames (0: joins as cut)")
+    piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
+                                   "syllable's training runs is rendered in pieces no longer (1: whole runs)")
     gif: bool = True
     evaluate: bool = option(True, help="compare the samples with held-out videos (lm/generation_eval.py): "
                             "intruder speed, behavior frequencies, real-vs-generated AUC")
@@ -99,45 +105,100 @@ class RunLengths:
 
 class SyllableInstances:
     """Every run of each syllable in an export's training videos, with its codes: a sampled syllable of d
-    frames is rendered as the first d frames of a training run of it at least d frames long (real frames at
-    their own pace; a shorter run stretched would repeat frames and stand still), or, when none is that long,
-    the longest stretched. Of the ``nearest`` shortest such runs, the one whose first frame is closest to the
-    frame rendered last (in ``frame_features``, one (T, F) array per training video: its decoded features)
-    is taken, so consecutive instances join without a jump; without features one of them is drawn at random.
+    frames is rendered as d consecutive frames of a training run of it at least d frames long (its first or
+    its last d; real frames at their own pace: a shorter run stretched would repeat frames and stand still),
+    or, when none is that long, the longest stretched. Candidates are ``draws`` such runs drawn at random;
+    with ``frame_features`` (one (T, F) array per training video: its decoded features) the candidates of a
+    whole sample are chosen together by Viterbi, minimising the summed jumps at the joins (the distance from
+    the frame that followed the previous instance in its own video to the next instance's first frame; two
+    instances that follow one another in a video join at no cost); without features one candidate is drawn at
+    random per syllable. Beside the drawn runs, each piece may go on from where a candidate of the piece
+    before ends, when its own video goes on with the sampled syllable (a join at no cost: the video itself).
+    With ``join_frames`` k, each instance's features are then shifted so its first frame
+    is the one that followed the previous instance in its own video, the shift fading out over k frames (a
+    join then moves as a frame of a video does; codes are left as they are).
 
     A call gives the instances' codes and, with ``frame_features``, their features as decoded within
     their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
     conv family) decodes a join of two instances into motion neither has (benchmarks/RESULTS.md,
     "Rendering sampled syllables")."""
 
-    def __init__(self, export: TokenExport, split: str = "train", nearest: int = 64,
-                 frame_features: list[np.ndarray] | None = None):
+    def __init__(self, export: TokenExport, split: str = "train", draws: int = 64,
+                 frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0):
         self.codes = list(export.video_codes(split, "codes"))
-        self.features = frame_features
-        self.runs = runs_of([u[:, 0] for u in export.video_codes(split, "syllables")])  # syllable -> (n, 3) rows
-        self.nearest = nearest  # of (video, start, length)
+        self.features, self.join_frames = frame_features, join_frames
+        self.units = [u[:, 0] for u in export.video_codes(split, "syllables")]
+        self.runs = runs_of(self.units)  # syllable -> (n, 3) rows
+        self.draws = draws  # candidate runs per piece
+        # longest piece a sampled run is rendered in, per syllable: a quantile of its training runs' lengths
+        self.piece = {s: max(1, int(np.quantile(r[:, 2], piece_quantile))) for s, r in self.runs.items()}
+
+    def pieces(self, units: np.ndarray) -> list[tuple[int, int]]:
+        """(syllable, frames) of each piece to render: each run of ``units`` cut into near-equal pieces no
+        longer than its syllable's ``piece`` (a run longer than most of its training runs would otherwise be
+        drawn from the few exceptional ones)."""
+        out = []
+        for s, n in zip(*(x.tolist() for x in runs(units)), strict=True):
+            syl = int(units[s])
+            k = -(-n // self.piece[syl])
+            out += [(syl, len(part)) for part in np.array_split(np.arange(n), k)]
+        return out
+
+    def candidates(self, syllable: int, n: int, rng: np.random.Generator) -> list[tuple[int, np.ndarray]]:
+        """(video, frame indices (n,)) of the windows that may render ``n`` frames of ``syllable``."""
+        instances = self.runs[syllable]
+        longer = np.flatnonzero(instances[:, 2] >= n)
+        if not len(longer):
+            v, start, length = instances[int(np.argmax(instances[:, 2]))].tolist()
+            return [(v, start + np.minimum((np.arange(n) * length) // n, length - 1))]
+        pick = rng.choice(longer, size=min(self.draws, len(longer)), replace=False)
+        out = []
+        for v, start, length in instances[np.sort(pick)].tolist():
+            out.append((v, start + np.arange(n)))
+            if length > n:
+                out.append((v, start + length - n + np.arange(n)))
+        return out
+
+    def continuations(self, before: list[tuple[int, np.ndarray]], syllable: int, n: int
+                      ) -> list[tuple[int, np.ndarray]]:
+        """The windows that go on from one of ``before`` in its own video with ``n`` frames of ``syllable``."""
+        out = []
+        for v, idx in before:
+            start = int(idx[-1]) + 1
+            nxt = self.units[v][start:start + n]
+            if len(nxt) == n and (nxt == syllable).all():
+                out.append((v, start + np.arange(n)))
+        return out
 
     def __call__(self, units: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """Syllables (T,) -> codes (T, G) and, with ``frame_features``, features (T, F) (else None)."""
-        out, feats, last = [], [], None  # last: (video, frame) rendered last
-        for s, n in zip(*(x.tolist() for x in runs(units)), strict=True):
-            instances = self.runs[int(units[s])]
-            longer = np.flatnonzero(instances[:, 2] >= n)
-            close = longer[np.argsort(instances[longer, 2], kind="stable")[:self.nearest]] if len(longer) else \
-                np.argsort(-instances[:, 2], kind="stable")[:self.nearest]
-            if self.features is None or last is None:
-                pick = int(rng.choice(close))
-            else:
-                prev = self.features[last[0]][last[1]]
-                gaps = [np.linalg.norm(self.features[v][start] - prev) for v, start, _ in instances[close].tolist()]
-                pick = int(close[int(np.argmin(gaps))])
-            v, start, length = instances[pick].tolist()
-            idx = start + (np.arange(n) if length >= n else np.minimum((np.arange(n) * length) // n, length - 1))
-            out.append(self.codes[v][idx])
-            if self.features is not None:
-                feats.append(self.features[v][idx])
-            last = (v, int(idx[-1]))
-        return np.concatenate(out), (np.concatenate(feats) if feats else None)
+        cands = []
+        for syl, n in self.pieces(units):
+            drawn = self.candidates(syl, n, rng)
+            cands.append(drawn if not cands or self.features is None else self.continuations(cands[-1], syl, n) + drawn)
+        if self.features is None:
+            chosen = [c[int(rng.integers(len(c)))] for c in cands]
+            return np.concatenate([self.codes[v][idx] for v, idx in chosen]), None
+        feats = self.features
+        total, back = np.zeros(len(cands[0])), []
+        for before, after in itertools.pairwise(cands):
+            follows = np.stack([feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] for v, idx in before])  # (Ka, F)
+            first = np.stack([feats[v][idx[0]] for v, idx in after])  # (Kb, F)
+            step = total[:, None] + cdist(follows, first)
+            back.append(np.argmin(step, axis=0))
+            total = step.min(axis=0)
+        picks = [int(np.argmin(total))]
+        for b in reversed(back):
+            picks.append(int(b[picks[-1]]))
+        chosen = [c[p] for c, p in zip(cands, reversed(picks), strict=True)]
+        shown = [feats[v][idx] for v, idx in chosen]
+        if self.join_frames:
+            for i, ((v, idx), f) in enumerate(zip(chosen[:-1], shown[1:], strict=True)):
+                m = min(self.join_frames, len(f))
+                follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)]
+                shown[i + 1] = f + np.pad((follows - f[0])[None] * (1 - np.arange(m) / m)[:, None],
+                                          ((0, len(f) - m), (0, 0)))
+        return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)
 
 
 def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, *,
@@ -199,7 +260,8 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     decoded = {s: [decode_features(quantizer, c) for c in export.video_codes(s, "codes")] for s in export.dataset}
     by_video = {v: f for s in export.dataset for v, f in zip(export.dataset[s]["video_id"], decoded[s], strict=True)
                 } if export.meta.get("stride", 1) == 1 and export.meta.get("source") == quantizer.cfg.source else None
-    render = SyllableInstances(export, frame_features=decoded["train"]) if tok.scheme.column == "syllables" else None
+    render = SyllableInstances(export, frame_features=decoded["train"], join_frames=cfg.join_frames,
+                                piece_quantile=cfg.piece_quantile) if tok.scheme.column == "syllables" else None
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):

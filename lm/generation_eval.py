@@ -13,6 +13,11 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
   (the relative difference against the held-out videos, and against the training videos);
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
+
+Each check is also made against the training videos, the only behavior the samples can know, and the
+held-out videos are told from the training videos by the same classifier (``training_vs_real_auc``):
+how far real videos differ from one another sets what "like the real thing" can mean (on ethome_social
+the held-out video's windows are told from the training videos' at AUC ~0.78, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -126,10 +131,14 @@ def fit_decoder_smoothing(train: list[PoseRecord], model, pipeline: PosePipeline
 def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord], pipeline: PosePipeline,
             vocab: dict[str, int], seed: int = 0) -> dict:
     """The three checks (module doc), every record already in the generated samples' frame."""
-    out = {"intruder_speed_px": {"real": intruder_speed(real), "generated": intruder_speed(generated)},
-           "real_vs_generated_auc": real_vs_generated_auc(real, generated, pipeline, seed)}
+    out = {"intruder_speed_px": {"real": intruder_speed(real), "generated": intruder_speed(generated),
+                                 "training": intruder_speed(train)},
+           "real_vs_generated_auc": real_vs_generated_auc(real, generated, pipeline, seed),
+           "training_vs_generated_auc": real_vs_generated_auc(train, generated, pipeline, seed),
+           "training_vs_real_auc": real_vs_generated_auc(train, real, pipeline, seed)}
     speed = out["intruder_speed_px"]
     speed["ratio"] = speed["generated"] / max(speed["real"], 1e-9)
+    speed["ratio_training"] = speed["generated"] / max(speed["training"], 1e-9)
     if vocab and any(r.labelled for r in train):
         freq = behavior_frequencies(train, real, generated, vocab, seed)
         for v in freq.values():

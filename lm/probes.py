@@ -43,7 +43,7 @@ from behavior_tokens.core.vocabulary import Lookup, tuple_units
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, social_features
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
-from behavior_tokens.quantize.export import encode_record, syllable_features
+from behavior_tokens.quantize.export import encode_record, syllable_units
 from behavior_tokens.quantize.saving import model_folder, run_root
 from behavior_tokens.quantize.syllables import SYLLABLE_DIR, SyllableModel
 
@@ -118,8 +118,8 @@ def frame_representations(records: list[PoseRecord], model, pipeline, cfg: Probe
                 "lookup G-tuples": tuple_units(enc.codes, max(model.cfg.codewords, model.cfg.coarse_codewords))[:, None]}
         units = {"codes": enc.codes.astype(np.int64)}
         if syllables is not None:
-            (feats,) = syllable_features([enc], [rec], syllables.cfg)
-            units["syllables"] = syllables.assign(feats)[:, None]
+            (syl,) = syllable_units(syllables, [enc], [rec])
+            units["syllables"] = syl[:, None]
             reps["lookup syllables"] = units["syllables"]
         if lm is not None:
             gpt, tok = lm

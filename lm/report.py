@@ -142,6 +142,14 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                     "generated": speed["generated"], "generated / real": speed["ratio"]},
                    {"check": "real vs generated 1 s windows, AUC", "real": ref,
                     "generated": auc if auc is not None else "too few windows"}]
+        if "training_vs_real_auc" in e:  # against the training videos, the samples' only source
+            tr = f"{ref}, training videos"
+            checks += [{"check": "intruder speed, median px/frame", "real": tr, "real value": speed["training"],
+                        "generated": speed["generated"], "generated / real": speed["ratio_training"]},
+                       {"check": "real vs generated 1 s windows, AUC", "real": tr,
+                        "generated": e["training_vs_generated_auc"]},
+                       {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
+                        "real value": e["training_vs_real_auc"]}]
         freqs += [{"behavior": b, "real": ref, "real share": v["real"], "generated share": v["generated"],
                    "relative_difference": v["relative_difference"], "training share": v.get("training", ""),
                    "vs training": v.get("relative_difference_training", "")}

@@ -15,7 +15,7 @@ import numpy as np
 from behavior_tokens.core.layout import TOKENIZER_DIR
 from behavior_tokens.data import PoseRecord
 from behavior_tokens.quantize import load_quantizer
-from behavior_tokens.quantize.export import encode_record, syllable_features
+from behavior_tokens.quantize.export import encode_record, syllable_units
 from behavior_tokens.quantize.syllables import SYLLABLE_DIR, SyllableModel
 
 from .data import TokenExport
@@ -45,8 +45,8 @@ class UnitEncoder:
         codes = enc.codes.astype(np.int64)
         if self.column == "codes":
             return codes, codes
-        (feats,) = syllable_features([enc], [record], self.syllables.cfg)
-        return codes, self.syllables.assign(feats)[:, None]
+        (units,) = syllable_units(self.syllables, [enc], [record])
+        return codes, units[:, None]
 
 
 def tokenizer_folder(export: TokenExport) -> Path:

@@ -42,12 +42,14 @@ from behavior_tokens.core.layout import (
     RunLayout,
 )
 from behavior_tokens.data import PoseFormatName, PosePipeline, PoseRecord
+from behavior_tokens.data.features import behavior_context
 from behavior_tokens.data.relational import relational_features
 
 from .config import QuantizerConfig
 from .data import run_collection
 from .models import BehaviorQuantizer
 from .saving import load_quantizer, model_folder, run_root
+from .syllable_guide import GUIDES
 from .syllables import SYLLABLE_DIR, SyllableConfig, SyllableModel, block_weights
 
 EXPORT_KIND = "token export"
@@ -212,14 +214,29 @@ def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl:
     return feats
 
 
+def syllable_contexts(records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray | None]:
+    """Each video's social context (T, Dg) where the syllables are guided by labels, else Nones."""
+    if not GUIDES.lookup(syl.guide).needs_labels:
+        return [None] * len(records)
+    return [behavior_context(rec) for rec in records]
+
+
+def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: list[PoseRecord]) -> list[np.ndarray]:
+    """Each video's syllables (T,) under a fitted syllable level."""
+    feats = syllable_features(encoded, records, model.cfg)
+    contexts = syllable_contexts(records, model.cfg)
+    return [model.assign(f, context=c) for f, c in zip(feats, contexts, strict=True)]
+
+
 def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig, latent_dim: int
                   ) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
-    """The syllable level fitted on the training videos, and every video's syllables."""
-    feats = {s: syllable_features(encoded[s], coll[s], syl) for s in encoded}
-    width = feats["train"][0].shape[1]
-    weights = block_weights(syl, latent_dim, width)
-    model = SyllableModel.fit(feats["train"], coll.fps, syl, weights)
-    return model, {s: [model.assign(f) for f in fs] for s, fs in feats.items()}
+    """The syllable level fitted on the training videos (and their labels, when guided), and every video's
+    syllables."""
+    feats = syllable_features(encoded["train"], coll["train"], syl)
+    weights = block_weights(syl, latent_dim, feats[0].shape[1])
+    model = SyllableModel.fit(feats, coll.fps, syl, weights, [rec.labels for rec in coll["train"]],
+                              syllable_contexts(coll["train"], syl))
+    return model, {s: syllable_units(model, encoded[s], coll[s]) for s in encoded}
 
 
 def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True,

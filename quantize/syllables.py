@@ -8,8 +8,10 @@ as a sticky HMM's self-transition bias, keypoint-MoSeq's kappa): the unit sequen
     sum_t ||x_t - c(u_t)||^2 / D  +  switch_cost * #{t : u_t != u_(t-1)}
 
 With ``target_median_ms`` the switch cost is scanned (like keypoint-MoSeq's kappa scan) until the
-training videos' median syllable lasts that long. The model is a few arrays saved as ``syllables.npz``
-with ``syllables.json`` beside it.
+training videos' median syllable lasts that long. With ``guide="labels"`` each behavior owns some of
+the centres and the cost adds ``guide_weight * -log p(the unit's behavior | the frame's social context)``
+(quantize.syllable_guide). The model is a few arrays saved as ``syllables.npz`` with ``syllables.json``
+beside it.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from typing import Literal
 import numpy as np
 
 from behavior_tokens.core.config import Config, option
-from behavior_tokens.core.errors import ArtifactError
+from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import read_json, write_json_atomic
 from behavior_tokens.core.vocabulary import run_lengths
 
-from .product_quantizer import kmeans
+from .syllable_guide import GUIDES, UNGUIDED, LabelGuide
 from .viterbi import smooth, viterbi
 
 SYLLABLE_DIR, SYLLABLE_FILE, SYLLABLE_CONFIG = "syllables", "syllables.npz", "syllables.json"
 SyllableFeatures = Literal["z_q", "z_q+relational", "relational"]
+GuideName = GUIDES.choices()  # what --guide accepts: the registered names
 
 
 @dataclass
@@ -45,16 +48,27 @@ class SyllableConfig(Config):
     kmeans_iters: int = option(25, ge=1)
     kmeans_restarts: int = option(5, ge=1, help="k-means runs from different seeds; the one of least distortion is kept")
     max_fit_frames: int = option(100_000, ge=100, help="frames k-means is fitted on (a seeded sample)")
+    guide: GuideName = option("none", help="none: unsupervised syllables; labels: each behavior of the "
+                                     "training labels owns a share of the units, and a regression on each frame's "
+                                     "social context weighs them (held-out labels are never read)")
+    guide_weight: float = option(1.0, gt=0, help="weight of -log p(unit's behavior | frame) against the distance "
+                                 "to a centre (--guide labels)")
     seed: int = option(0, ge=0)
 
 
 class SyllableModel:
-    """Standardisation, centres (K, D) and the switch cost: features (T, D) of a video -> syllables (T,)."""
+    """Standardisation, centres (K, D), their behaviors and the switch cost: features (T, D) -> syllables (T,).
+
+    ``owners`` (K,) is the behavior (label id) each centre belongs to (-1: none); ``guide`` scores the
+    behaviors from a frame's social context (T, Dg), which every call then needs beside the features.
+    """
 
     def __init__(self, cfg: SyllableConfig, mean: np.ndarray, scale: np.ndarray, centres: np.ndarray,
-                 switch_cost: float, fps: float):
+                 switch_cost: float, fps: float, owners: np.ndarray | None = None, guide: LabelGuide | None = None):
         self.cfg, self.mean, self.scale, self.centres = cfg, mean, scale, centres  # scale: std / block weight
         self.switch_cost, self.fps = float(switch_cost), float(fps)
+        self.owners = np.full(len(centres), UNGUIDED) if owners is None else np.asarray(owners)
+        self.guide = guide
 
     @property
     def units(self) -> int:
@@ -63,50 +77,62 @@ class SyllableModel:
     def prepare(self, features: np.ndarray) -> np.ndarray:
         return (smooth(features, self.cfg.smooth_frames) - self.mean) / self.scale
 
-    def cost(self, features: np.ndarray) -> np.ndarray:
-        """(T, K) squared distance of each prepared frame to each centre, per dimension."""
+    def cost(self, features: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+        """(T, K): squared distance of each prepared frame to each centre, per dimension (+ the guide's cost)."""
         x = self.prepare(features)
-        d = (x ** 2).sum(1, keepdims=True) - 2 * x @ self.centres.T + (self.centres ** 2).sum(1)[None]
-        return np.maximum(d, 0.0) / x.shape[1]
+        d = np.maximum((x ** 2).sum(1, keepdims=True) - 2 * x @ self.centres.T + (self.centres ** 2).sum(1)[None], 0.0)
+        d /= x.shape[1]
+        if self.guide is None:
+            return d
+        if context is None or len(context) != len(x):
+            raise ValueError("a label-guided syllable model needs each frame's social context beside its features")
+        return d + self.cfg.guide_weight * self.guide.owner_cost(context, self.owners)
 
-    def assign(self, features: np.ndarray, switch_cost: float | None = None) -> np.ndarray:
-        """Syllables (T,) of one video's features (T, D)."""
-        return viterbi(self.cost(features), self.switch_cost if switch_cost is None else switch_cost)
+    def assign(self, features: np.ndarray, switch_cost: float | None = None, context: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Syllables (T,) of one video's features (T, D) (and social context (T, Dg) when guided)."""
+        return viterbi(self.cost(features, context), self.switch_cost if switch_cost is None else switch_cost)
 
     @classmethod
-    def fit(cls, videos: list[np.ndarray], fps: float, cfg: SyllableConfig, weights: np.ndarray | None = None
-            ) -> SyllableModel:
-        """k-means on (a sample of) the training videos' prepared features, then the switch-cost scan.
+    def fit(cls, videos: list[np.ndarray], fps: float, cfg: SyllableConfig, weights: np.ndarray | None = None,
+            labels: list[np.ndarray] | None = None, contexts: list[np.ndarray] | None = None) -> SyllableModel:
+        """Centres over (a sample of) the training videos' prepared features (as ``cfg.guide`` places them),
+        then the switch-cost scan.
 
         Features are standardised per dimension, then multiplied by ``weights`` (D,) (default 1), so a
         block of features (e.g. a few relational ones beside a 32-dimensional latent) can weigh as much
-        as another.
+        as another. ``labels`` (T,) and social ``contexts`` (T, Dg) per video are read by ``guide="labels"``.
         """
-        import torch
         cfg.validate()
+        placer = GUIDES.lookup(cfg.guide)
+        if placer.needs_labels and (labels is None or contexts is None):
+            raise ConfigError("--guide", f"--guide {cfg.guide} needs the training videos' labels",
+                              "use --guide none for unlabelled videos")
         smoothed = [smooth(v, cfg.smooth_frames) for v in videos]
         stacked = np.concatenate(smoothed)
         mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
         if weights is not None:
             scale = scale / np.asarray(weights, dtype=np.float64)
-        rng = np.random.default_rng(cfg.seed)
-        pick = rng.choice(len(stacked), size=min(len(stacked), cfg.max_fit_frames), replace=False)
-        sample = torch.from_numpy(((stacked[np.sort(pick)] - mean) / scale).astype(np.float32))
-        runs = [kmeans(sample, cfg.units, iters=cfg.kmeans_iters, generator=torch.Generator().manual_seed(cfg.seed + r))
-                for r in range(cfg.kmeans_restarts)]
-        centres = min(runs, key=lambda c: float(torch.cdist(sample, c).min(dim=1).values.pow(2).sum())).double().numpy()
-        model = cls(cfg, mean, scale, centres, cfg.switch_cost, fps)
+        if placer.needs_labels:  # each behavior's frames are sampled within place()
+            centres, owners, guide = placer.place((stacked - mean) / scale, np.concatenate(labels),
+                                                  np.concatenate(contexts), cfg)
+        else:
+            rng = np.random.default_rng(cfg.seed)
+            pick = np.sort(rng.choice(len(stacked), size=min(len(stacked), cfg.max_fit_frames), replace=False))
+            centres, owners, guide = placer.place((stacked[pick] - mean) / scale, None, None, cfg)
+        model = cls(cfg, mean, scale, centres, cfg.switch_cost, fps, owners, guide)
         if cfg.target_median_ms > 0:
-            model.switch_cost = model.scan_switch_cost(videos, cfg.target_median_ms)
+            model.switch_cost = model.scan_switch_cost(videos, cfg.target_median_ms, contexts)
         return model
 
     def median_ms(self, costs: list[np.ndarray], switch_cost: float) -> float:
         runs = np.concatenate([run_lengths(viterbi(c, switch_cost)) for c in costs])
         return 1000.0 * float(np.median(runs)) / self.fps
 
-    def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, steps: int = 12) -> float:
+    def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, contexts: list[np.ndarray] | None = None,
+                         steps: int = 12) -> float:
         """The smallest switch cost (bisection on a log scale) whose median syllable lasts >= target_ms."""
-        costs = [self.cost(v) for v in videos]
+        costs = [self.cost(v, c) for v, c in zip(videos, contexts or [None] * len(videos), strict=True)]
         lo, hi = 0.0, 1.0
         while self.median_ms(costs, hi) < target_ms and hi < 1e4:
             lo, hi = hi, hi * 4
@@ -118,7 +144,9 @@ class SyllableModel:
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / SYLLABLE_FILE, mean=self.mean, scale=self.scale, centres=self.centres)
+        guide = self.guide.arrays() if self.guide is not None else {}
+        np.savez(folder / SYLLABLE_FILE, mean=self.mean, scale=self.scale, centres=self.centres, owners=self.owners,
+                 **guide)
         write_json_atomic(folder / SYLLABLE_CONFIG, {"config": asdict(self.cfg), "switch_cost": self.switch_cost,
                                                      "fps": self.fps})
         return folder
@@ -129,8 +157,9 @@ class SyllableModel:
         meta = read_json(folder / SYLLABLE_CONFIG, "syllable model")
         try:
             arrays = np.load(folder / SYLLABLE_FILE)
+            owners = arrays["owners"] if "owners" in arrays else None  # saved before guides existed: unguided
             return cls(SyllableConfig(**meta["config"]), arrays["mean"], arrays["scale"], arrays["centres"],
-                       meta["switch_cost"], meta["fps"])
+                       meta["switch_cost"], meta["fps"], owners, LabelGuide.from_arrays(arrays))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ArtifactError(str(folder / SYLLABLE_FILE), f"damaged syllable model ({e})",
                                 "fit the syllables again") from None

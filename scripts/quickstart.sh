@@ -5,7 +5,8 @@
 # Every later stage writes into its sub-folder of the run (core/layout.py: tokens/ lm/ samples/ probe/ ...).
 #   bash scripts/quickstart.sh [RUN_DIR [SOURCE [HELD_OUT_VIDEO ...]]]    (defaults: runs/quickstart synthetic)
 # The preset (README, "The main job's preset"): conv family with the codebook remedies and relational inputs;
-# 25 syllables over z_q and the relational features, lasting >= 400 ms; a small GPT with rotary positions,
+# 25 syllables over z_q and the relational features, lasting >= 400 ms, guided by the training videos' labels
+# (each behavior owns some of them; --guide none for unlabelled data); a small GPT with rotary positions,
 # stopped early.
 set -euo pipefail
 run=${1:-runs/quickstart}
@@ -20,7 +21,7 @@ launch=(accelerate launch --num_processes 1 --num_cpu_threads_per_process "$thre
     --family conv --kmeans_init --dead_restart_steps 100 --relational \
     --max_steps 400 --checkpoint_every 100 --eval_every 200
 python scripts/export_tokens.py --checkpoint "$run" --scheme syllables \
-    --units 25 --smooth_frames 15 --target_median_ms 400 --features z_q+relational
+    --units 25 --smooth_frames 15 --target_median_ms 400 --features z_q+relational --guide labels
 "${launch[@]}" scripts/train_lm.py --tokens "$run/tokens" --positions rotary --n_layer 2 --n_embd 64 --n_head 4 --block_size 128 --block_stride 16 \
     --batch_size 16 --dropout 0.3 --lr 1e-3 --warmup_steps 20 --max_steps 600 --eval_every 10 --patience 8
 python scripts/generate_behavior.py --lm "$run/lm" --samples 8 --seconds 60

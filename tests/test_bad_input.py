@@ -116,6 +116,15 @@ def test_delete_failed_or_refused_export_keeps_the_old_one(capsys, made, tmp_pat
                                                                  "right_hip", "tail_base"], ["m"])
     fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", export, "--overwrite", "--source", other,
           "--fps", 30, match="--source: ")
+    # syllables guided by labels on videos that have none: refused, the old export stays
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    for seed in (1, 2):
+        write_dlc(unlabelled / f"v{seed}.csv", synthetic_video(seed, 300).keypoints, ["nose", "left_ear", "right_ear",
+                  "neck", "left_hip", "right_hip", "tail_base"], ["m1", "m2"])
+    fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", export, "--overwrite", "--source", unlabelled,
+          "--test_videos", "v2", "--fps", 30, "--scheme", "syllables", "--guide", "labels",
+          match="--guide: the training videos have no labelled")
     assert tree_digest(export) == before
     assert not list(q.glob("tokens.tmp-*"))
 

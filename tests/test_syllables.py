@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.vocabulary import (
     Lookup,
     run_lengths,
@@ -32,6 +33,7 @@ from behavior_tokens.lm.sampling import allowed_masks
 from behavior_tokens.lm.train import EarlyStopping
 from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
+from behavior_tokens.quantize.syllable_guide import unit_shares
 from behavior_tokens.quantize.syllables import SyllableConfig, SyllableModel
 from behavior_tokens.quantize.viterbi import viterbi
 
@@ -71,6 +73,45 @@ def test_syllables_find_clusters_last_and_round_trip(tmp_path):
     assert np.median(run_lengths(units)) / 30 >= 0.5
     model.save(tmp_path)
     np.testing.assert_array_equal(SyllableModel.load(tmp_path).assign(videos[0]), units)
+
+
+def test_label_guided_syllables_belong_to_behaviors_and_round_trip(tmp_path):
+    # the latent holds 3 clusters unrelated to the 2 behaviors; only the social context tells the behaviors apart
+    rng = np.random.default_rng(1)
+    behavior = np.repeat(rng.integers(0, 2, size=60), rng.integers(10, 40, size=60))
+    cluster = np.repeat(rng.integers(0, 3, size=len(behavior) // 7 + 1), 7)[:len(behavior)]
+    latent = np.array([[0.0, 0], [5, 5], [-5, 5]])[cluster] + rng.normal(size=(len(behavior), 2))
+    context = (2.0 * behavior - 1)[:, None] + rng.normal(scale=0.5, size=(len(behavior), 1))
+    labels = behavior.copy()
+    labels[:50] = -1  # unlabelled frames are left out of the fit
+    cfg = dict(units=6, smooth_frames=1, target_median_ms=300)
+    free = SyllableModel.fit([latent], 30, SyllableConfig(**cfg))
+    guided = SyllableModel.fit([latent], 30, SyllableConfig(guide="labels", **cfg), labels=[labels], contexts=[context])
+    assert sorted(guided.owners.tolist()) == [0, 0, 0, 1, 1, 1]  # equal frames -> equal shares
+    units = guided.assign(latent, context=context)
+    lookup = Lookup.fit(units, behavior)
+    assert all(lookup.table[u] == guided.owners[u] for u in lookup.table)  # each unit speaks for its behavior
+    assert np.mean(guided.owners[units] == behavior) > 0.95
+    assert np.mean(Lookup.fit(free.assign(latent), behavior).predict(free.assign(latent)) == behavior) < 0.8
+    assert np.median(run_lengths(units)) / 30 >= 0.3
+    # the guide reproduces sklearn's probabilities; the saved model assigns the same units
+    from behavior_tokens.core.classifiers import logistic_probe
+    ref = logistic_probe(0).fit(context[50:], labels[50:]).predict_log_proba(context)
+    np.testing.assert_allclose(guided.guide.log_proba(context), np.maximum(ref, np.log(1e-9)), atol=1e-8)
+    guided.save(tmp_path)
+    np.testing.assert_array_equal(SyllableModel.load(tmp_path).assign(latent, context=context), units)
+    with pytest.raises(ValueError, match="social context"):
+        guided.assign(latent)
+    with pytest.raises(ConfigError, match="--guide: the training videos have no labelled frames"):
+        SyllableModel.fit([latent], 30, SyllableConfig(guide="labels", **cfg), labels=[np.full(len(latent), -1)],
+                          contexts=[context])
+    three = labels.copy()
+    three[60:70] = 2
+    with pytest.raises(ConfigError, match="--units: 2 units cannot give each of 3 behaviors one"):
+        SyllableModel.fit([latent], 30, SyllableConfig(guide="labels", **{**cfg, "units": 2}), labels=[three],
+                          contexts=[context])
+    assert unit_shares(np.array([100, 25]), 5).tolist() == [3, 2]  # sqrt 10 : 5 of the 3 spare, one each first
+    assert unit_shares(np.array([1, 1, 1]), 4).sum() == 4
 
 
 def test_syllable_tokens_restore_time_exactly_and_sample_in_pairs():
@@ -166,7 +207,7 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     from behavior_tokens.lm.tokenizer import build_export_tokenizer
     q = tmp_path / "q"
     train_quantizer(QuantizerConfig(output_dir=str(q), relational=True, **TINY))
-    syl = SyllableConfig(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational")
+    syl = SyllableConfig(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational", guide="labels")
     dd = export_tokens(ExportConfig(checkpoint=str(q)), progress=False, syllables=syl,
                        finish=lambda f: build_export_tokenizer(f, TokenizerConfig(scheme="syllables"))[1])
     for split in dd:
@@ -193,6 +234,28 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     src = [divmod(int(m), 10**6) for m in feats[:, 0]]
     assert [train_units[v][f] for v, f in src] == wanted.tolist()
     np.testing.assert_array_equal(codes, np.stack([train_codes[v][f] for v, f in src]))
+    # a training video's own syllables (whole runs) are rendered as that video: its frames join at no cost
+    own = train_units[0]
+    cut = np.flatnonzero(np.diff(own))[[0, 6]] + 1  # from the start of its 2nd run to the end of its 7th
+    wanted = own[cut[0]:cut[1]]
+    render = SyllableInstances(export, draws=10**6, frame_features=marks)
+    _, feats = render(wanted, np.random.default_rng(0))
+    assert (np.diff(feats[:, 0]) == 1).all() and len(np.unique(feats[:, 0] // 10**6)) == 1
+    # a run longer than most of its syllable's training runs is rendered in near-equal pieces no longer than them
+    render = SyllableInstances(export, piece_quantile=0.5)
+    p = render.piece[0]
+    assert render.pieces(np.array([0] * (2 * p - 1) + [1] * 2)) == [(0, p), (0, p - 1), (1, 2)]
+    assert render.pieces(np.array([0] * p)) == [(0, p)]
+    # joins: the next instance starts at the frame that followed the previous one, the shift fading over 4 frames
+    wanted = np.repeat(np.unique(train_units[0])[[0, 1, 2, 0, 1, 2, 0, 1]], 6)
+    _, cut = SyllableInstances(export, frame_features=marks)(wanted, np.random.default_rng(0))
+    _, joined = SyllableInstances(export, frame_features=marks, join_frames=4)(wanted, np.random.default_rng(0))
+    np.testing.assert_array_equal(joined[:6], cut[:6])
+    shifts = np.array([(cut[b - 1, 0] + 1) - cut[b, 0] for b in range(6, 48, 6)])
+    assert (shifts != 0).any()  # some join is not a video going on
+    expected = np.concatenate([cut[:6, 0]] + [cut[b:b + 6, 0] + sh * np.r_[1, 0.75, 0.5, 0.25, 0, 0]
+                                              for b, sh in zip(range(6, 48, 6), shifts, strict=True)])
+    np.testing.assert_allclose(joined[:, 0], expected)
     recs = generate_behavior(GenerateConfig(lm=str(q / "lm"), prompt_seconds=1, seconds=4, samples=2, gif=False))
     assert all(r.keypoints.shape == (150, 2, 2, 7) and np.isfinite(r.keypoints).all() for r in recs)
     import json
@@ -215,7 +278,8 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     coll, held = run_collection(model.cfg)
     rec = [reconstructed(r, model, pipe) for r in coll[held]]
     same = compare(rec, rec, rec, pipe, coll.vocab)
-    assert same["intruder_speed_px"]["ratio"] == 1.0
+    assert same["intruder_speed_px"]["ratio"] == 1.0 and same["intruder_speed_px"]["ratio_training"] == 1.0
+    assert same["training_vs_real_auc"] == same["real_vs_generated_auc"] == same["training_vs_generated_auc"]
     assert all(v["relative_difference"] == 0 for v in same["behavior_frequencies"].values())
     # every level measured, on the same held-out frames
     from behavior_tokens.lm.vocabulary import QualityConfig, vocabulary_table
@@ -232,3 +296,4 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     from behavior_tokens.lm.report import build_report
     report = build_report(q).read_text()
     assert "## Vocabulary quality" in report and "real vs generated 1 s windows, AUC" in report
+    assert "held-out vs training 1 s windows, AUC (real against real)" in report
