@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .records import PoseRecord
-from .relational import relational_features
+from .relational import relational_features, signed_log
 from .skeleton import find_part
 
 
@@ -54,7 +54,6 @@ def behavior_context(record: PoseRecord, context: int = 15) -> np.ndarray:
     """(T, F) what a frame's behavior is read from when labels guide the syllables: the social features
     above and the relational features (data.relational, signed log: speeds and distances are heavy-tailed)
     with their mean and std over ``context`` frames."""
-    rel = relational_features(record.keypoints, record.bodyparts)
-    rel = np.sign(rel) * np.log1p(np.abs(rel))
+    rel = signed_log(relational_features(record.keypoints, record.bodyparts))
     mean, std = rolling_mean_std(rel, context)
     return np.concatenate([social_features(record, context), rel, mean, std], axis=1).astype(np.float32)

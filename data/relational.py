@@ -29,6 +29,12 @@ def _step(x: np.ndarray) -> np.ndarray:
     return np.concatenate([d[:1], d], axis=0) if len(d) else np.zeros_like(x)
 
 
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """sign(x) log(1 + |x|): speeds and distances are heavy-tailed, and a clustering or a regression would
+    otherwise spend itself on the tail."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
 def relational_names(n_animals: int) -> list[str]:
     names = ["ego_lateral_speed", "ego_forward_speed", "ego_turn"]
     for j in range(1, n_animals):

@@ -17,7 +17,7 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 Each check is also made against the training videos, the only behavior the samples can know, and the
 held-out videos are told from the training videos by the same classifier (``training_vs_real_auc``):
 how far real videos differ from one another sets what "like the real thing" can mean (on ethome_social
-the held-out video's windows are told from the training videos' at AUC ~0.78, benchmarks/RESULTS.md).
+the held-out video's windows are told from the training videos' at AUC 0.67-0.76, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

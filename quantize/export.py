@@ -43,7 +43,7 @@ from behavior_tokens.core.layout import (
 )
 from behavior_tokens.data import PoseFormatName, PosePipeline, PoseRecord
 from behavior_tokens.data.features import behavior_context
-from behavior_tokens.data.relational import relational_features
+from behavior_tokens.data.relational import relational_features, signed_log
 
 from .config import QuantizerConfig
 from .data import run_collection
@@ -199,17 +199,13 @@ def _encode_all(model, pipeline, coll, cfg: ExportConfig, device, progress: bool
 
 
 def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray]:
-    """What the syllable level clusters, per video: z_q, relational features, or both (see SyllableConfig).
-
-    Relational features are compressed by a signed log, sign(x) log(1 + |x|): speeds and distances are
-    heavy-tailed, and k-means would otherwise spend its centres on the tail.
-    """
+    """What the syllable level clusters, per video: z_q, relational features (compressed by a signed log,
+    data.relational.signed_log), or both (see SyllableConfig)."""
     feats = []
     for enc, rec in zip(encoded, records, strict=True):
         parts = [enc.z_q] if "z_q" in syl.features else []
         if "relational" in syl.features:
-            rel = relational_features(rec.keypoints, rec.bodyparts)
-            parts.append(np.sign(rel) * np.log1p(np.abs(rel)))
+            parts.append(signed_log(relational_features(rec.keypoints, rec.bodyparts)))
         feats.append(np.concatenate(parts, axis=1))
     return feats
 
@@ -221,10 +217,11 @@ def syllable_contexts(records: list[PoseRecord], syl: SyllableConfig) -> list[np
     return [behavior_context(rec) for rec in records]
 
 
-def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: list[PoseRecord]) -> list[np.ndarray]:
-    """Each video's syllables (T,) under a fitted syllable level."""
-    feats = syllable_features(encoded, records, model.cfg)
-    contexts = syllable_contexts(records, model.cfg)
+def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: list[PoseRecord],
+                   inputs: tuple[list[np.ndarray], list[np.ndarray | None]] | None = None) -> list[np.ndarray]:
+    """Each video's syllables (T,) under a fitted syllable level; ``inputs``: its (features, contexts) when
+    already made."""
+    feats, contexts = inputs or (syllable_features(encoded, records, model.cfg), syllable_contexts(records, model.cfg))
     return [model.assign(f, context=c) for f, c in zip(feats, contexts, strict=True)]
 
 
@@ -232,11 +229,10 @@ def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfi
                   ) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
     """The syllable level fitted on the training videos (and their labels, when guided), and every video's
     syllables."""
-    feats = syllable_features(encoded["train"], coll["train"], syl)
-    weights = block_weights(syl, latent_dim, feats[0].shape[1])
-    model = SyllableModel.fit(feats, coll.fps, syl, weights, [rec.labels for rec in coll["train"]],
-                              syllable_contexts(coll["train"], syl))
-    return model, {s: syllable_units(model, encoded[s], coll[s]) for s in encoded}
+    train = syllable_features(encoded["train"], coll["train"], syl), syllable_contexts(coll["train"], syl)
+    weights = block_weights(syl, latent_dim, train[0][0].shape[1])
+    model = SyllableModel.fit(train[0], coll.fps, syl, weights, [rec.labels for rec in coll["train"]], train[1])
+    return model, {s: syllable_units(model, encoded[s], coll[s], train if s == "train" else None) for s in encoded}
 
 
 def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True,

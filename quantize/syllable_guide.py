@@ -112,6 +112,9 @@ class LabelGuided:
             raise ConfigError("--guide", "the training videos have no labelled frames",
                               "use --guide none, or a source whose training videos are labelled")
         classes, counts = np.unique(labels[labelled], return_counts=True)
+        if len(classes) < 2:
+            raise ConfigError("--guide", f"the training videos' labels hold one behavior (label {classes[0]})",
+                              "use --guide none, or label at least two behaviors")
         if cfg.units < len(classes):
             raise ConfigError("--units", f"{cfg.units} units cannot give each of {len(classes)} behaviors one",
                               f"pass --units {len(classes)} or more")

@@ -105,6 +105,9 @@ def test_label_guided_syllables_belong_to_behaviors_and_round_trip(tmp_path):
     with pytest.raises(ConfigError, match="--guide: the training videos have no labelled frames"):
         SyllableModel.fit([latent], 30, SyllableConfig(guide="labels", **cfg), labels=[np.full(len(latent), -1)],
                           contexts=[context])
+    with pytest.raises(ConfigError, match="--guide: the training videos' labels hold one behavior"):
+        SyllableModel.fit([latent], 30, SyllableConfig(guide="labels", **cfg), labels=[np.where(labels > 0, 0, labels)],
+                          contexts=[context])
     three = labels.copy()
     three[60:70] = 2
     with pytest.raises(ConfigError, match="--units: 2 units cannot give each of 3 behaviors one"):
