@@ -1,12 +1,15 @@
 """The issue-12 goals, read from main-job run folders (scripts/quickstart.sh): one row per run, then the mean.
 
     python benchmarks/summarize_runs.py runs/syn runs/ethome_120637 runs/ethome_121558 ...
+    python benchmarks/summarize_runs.py --samples samples_again runs/syn ...  (samples generated into another folder)
 
 Per run: reconstruction R2 (px); the syllable level's lookup balanced accuracy beside hand features
 and the SVM on z_q (probes, same held-out frames), its median run, held-out frames on unseen units,
 units seen once, units covering 95 % of frames; the GPT's held-out bits per second against the best
 n-gram on the same tokens; the best GPT layer's probe; the generation checks against the held-out
-videos encoded and decoded alike (and ``_raw``: as tracked); the surprisal anomaly score's AUROC on
+videos encoded and decoded alike (and ``_raw``: as tracked; ``max_freq_implied_train``: the largest
+difference of the shares the sampled syllables imply, before rendering, from the training videos';
+``max_freq_train_vs_real``: the training videos' shares against the held-out videos'); the surprisal anomaly score's AUROC on
 identity swaps and jitter.
 """
 
@@ -23,12 +26,13 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 
 KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
-        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train", "auc", "auc_train",
+        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train",
+        "max_freq_implied_train", "max_freq_train_vs_real", "auc", "auc_train",
         "auc_train_vs_real",
         "speed_ratio_raw", "max_freq_diff_raw", "auc_raw", "auroc_swap", "auroc_jitter"]
 
 
-def summarize(run: Path) -> dict:
+def summarize(run: Path, samples: str = "samples") -> dict:
     lay = RunLayout(run)
     row = {"run": run.name, "r2_px": [r for r in read_rows(run) if r["split"] != "train"][-1]["r2_px"]}
     probes = {r["representation"]: r["balanced_accuracy"] for r in read_json(lay.probe / "probe.json")["results"]}
@@ -42,7 +46,7 @@ def summarize(run: Path) -> dict:
     best = min(ev["baselines"].values(), key=lambda m: m["bits_per_second"])
     row.update(gpt_bits_s=ev["gpt"]["bits_per_second"], ngram_bits_s=best["bits_per_second"],
                gpt_gain_pct=100 * (1 - ev["gpt"]["bits_per_second"] / best["bits_per_second"]))
-    gen = lay.samples / "generation_eval.json"
+    gen = lay.root / samples / "generation_eval.json"
     if gen.exists():
         g = read_json(gen)
         for suffix, e in (("", g), ("_raw", g.get("raw"))):
@@ -57,6 +61,10 @@ def summarize(run: Path) -> dict:
         freqs = g.get("behavior_frequencies") or {}
         if freqs and all("training" in v for v in freqs.values()):
             row["max_freq_diff_train"] = max(abs(v["relative_difference_training"]) for v in freqs.values())
+            row["max_freq_train_vs_real"] = max(abs(v["training"] - v["real"]) / max(v["real"], 1e-9)
+                                                for v in freqs.values())  # real against real
+        if freqs and all("implied_difference_training" in v for v in freqs.values()):  # before rendering
+            row["max_freq_implied_train"] = max(abs(v["implied_difference_training"]) for v in freqs.values())
     sur = lay.root / "surprisal" / "surprisal.json"
     if sur.exists():
         faults = {r["fault"]: r for r in read_json(sur)["faults"]}
@@ -66,7 +74,11 @@ def summarize(run: Path) -> dict:
 
 
 def main() -> None:
-    rows = [summarize(Path(r)) for r in sys.argv[1:]]
+    args = sys.argv[1:]
+    samples = "samples"
+    if args[:1] == ["--samples"]:  # the samples folder inside each run, when generated again beside the first
+        samples, args = args[1], args[2:]
+    rows = [summarize(Path(r), samples) for r in args]
     if len(rows) > 1:
         rows.append({"run": "mean", **{k: float(np.mean([r[k] for r in rows if r.get(k) is not None]))
                                        for k in KEYS[1:] if any(r.get(k) is not None for r in rows)}})

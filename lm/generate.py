@@ -52,7 +52,10 @@ class GenerateConfig(Config):
     prompt_video: str = option("", help="held-out video to prompt with; default: the first")
     prompt_seconds: float = option(2.0, ge=0, help="seconds of real behavior before sampling (0: none)")
     seconds: float = option(10.0, gt=0, help="seconds of behavior to sample")
-    samples: int = option(2, ge=1)
+    samples: int = option(2, ge=1, help="samples written (keypoints, plot, GIF)")
+    eval_samples: int = option(32, ge=0, help="samples the checks are made on (the written ones first, then more "
+                               "drawn the same way and not written): a behavior that comes in a few long bouts needs "
+                               "minutes of samples to be measured (0: the written ones only)")
     temperature: float = option(1.0, gt=0)
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
     seed: int = option(0, ge=0)
@@ -115,8 +118,9 @@ class SyllableInstances:
     random per syllable. Beside the drawn runs, each piece may go on from where a candidate of the piece
     before ends, when its own video goes on with the sampled syllable (a join at no cost: the video itself).
     With ``join_frames`` k, each instance's features are then shifted so its first frame
-    is the one that followed the previous instance in its own video, the shift fading out over k frames (a
-    join then moves as a frame of a video does; codes are left as they are).
+    is the one that followed the previous instance (as shown) in its own video, the shift fading out over k
+    frames (a join then moves as a frame of a video does; codes are left as they are). An instance shorter than
+    k frames hands what is left of its shift on to the next one, which would otherwise snap back by it.
 
     A call gives the instances' codes and, with ``frame_features``, their features as decoded within
     their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
@@ -193,11 +197,15 @@ class SyllableInstances:
         chosen = [c[p] for c, p in zip(cands, reversed(picks), strict=True)]
         shown = [feats[v][idx] for v, idx in chosen]
         if self.join_frames:
-            for i, ((v, idx), f) in enumerate(zip(chosen[:-1], shown[1:], strict=True)):
-                m = min(self.join_frames, len(f))
-                follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)]
-                shown[i + 1] = f + np.pad((follows - f[0])[None] * (1 - np.arange(m) / m)[:, None],
-                                          ((0, len(f) - m), (0, 0)))
+            def fade(t):  # the share of a join's shift left t frames after it
+                return np.clip(1 - np.asarray(t, dtype=np.float64) / self.join_frames, 0, None)
+            shift = np.zeros(shown[0].shape[1])
+            for i, (v, idx) in enumerate(chosen[:-1]):
+                # the frame after the previous instance as shown: its video's next frame, still shifted by what is
+                # left of that instance's own shift (a piece shorter than join_frames has not faded out)
+                follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] + shift * fade(len(idx))
+                shift = follows - shown[i + 1][0]
+                shown[i + 1] = shown[i + 1] + shift[None] * fade(np.arange(len(shown[i + 1])))[:, None]
         return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)
 
 
@@ -274,8 +282,8 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         fit_decoder_smoothing(coll["train"], quantizer, pipeline, features=by_video)
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
-    records = []
-    for i in range(cfg.samples):
+    records, sampled_units = [], []
+    for i in range(max(cfg.samples, cfg.eval_samples if cfg.evaluate else 0)):
         units, ids = sample_codes(model, tok, real_units, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
                                   run_lengths=run_lengths, temperature=cfg.temperature, top_k=cfg.top_k,
                                   seed=cfg.seed + i)
@@ -287,6 +295,10 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         rec = decode_record(quantizer, pipeline, all_codes, title, labels, smooth_frames) if feats is None else \
             features_record(quantizer, pipeline, np.concatenate([decoded[held][pick][:n_prompt], feats]), title, labels,
                             smooth_frames)
+        records.append(rec)
+        sampled_units.append(units[:, 0])
+        if i >= cfg.samples:  # drawn for the checks only
+            continue
         save_records([rec], out / name)
         np.savez(out / f"{name}.npz", codes=all_codes, units=np.concatenate([real_units, units]), sampled_ids=ids,
                  prompt_frames=len(real_codes))
@@ -298,11 +310,17 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
                         code_names=["syllable", *(f"group {g}" for g in range(all_codes.shape[1]))])
         if cfg.gif:
             animate(rec, out / f"{name}.gif", max_frames=150, step=max(1, rec.n_frames // 150))
-        records.append(rec)
     if cfg.evaluate:
         sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
                    for r in records]  # the generated part of each sample, against the run's own videos
+        # syllables of the training videos, frame-aligned with them (an export of the quantizer's own videos)
+        own = {v: u[:, 0] for v, u in zip(export.dataset["train"]["video_id"], export.video_codes("train", "syllables"),
+                                           strict=True)} if render is not None and by_video is not None else {}
+        aligned = [own.get(r.video_id) for r in coll["train"]]
+        both = None if any(u is None or len(u) != r.n_frames for u, r in zip(aligned, coll["train"], strict=True)) \
+            else (aligned, sampled_units)
         result = evaluate_generation(sampled, coll[held_split], coll["train"], pipeline, coll.vocab, cfg.seed,
-                                     model=quantizer, smooth_frames=smooth_frames, features=by_video)
-        write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split})
-    return records
+                                     model=quantizer, smooth_frames=smooth_frames, features=by_video, units=both)
+        write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split,
+                                                         "samples_checked": len(sampled)})
+    return records[:cfg.samples]

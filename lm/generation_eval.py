@@ -10,7 +10,9 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 - intruder speed: median displacement of the other animals' centroid per frame, px;
 - behavior frequencies: a probe trained on real training frames (logistic regression on hand
   features of the egocentric keypoints) labels real held-out, generated and training frames alike
-  (the relative difference against the held-out videos, and against the training videos);
+  (the relative difference against the held-out videos, and against the training videos, with a 90 %
+  bootstrap interval over samples; for syllables, also the share the sampled syllables imply before
+  rendering, which tells what the GPT samples from what the rendering adds);
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
 
@@ -80,21 +82,49 @@ def real_vs_generated_auc(real: list[PoseRecord], generated: list[PoseRecord], p
 
 
 def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], generated: list[PoseRecord],
-                         vocab: dict[str, int], seed: int = 0, max_train: int = 20000) -> dict[str, dict[str, float]]:
-    """{behavior: {real, generated, training}} shares of frames, all labelled by one probe trained on real
-    frames: the held-out videos, the samples, and the training videos the GPT learned from (videos differ in
-    how much each behavior occurs; the samples can only know the training videos')."""
-    x = np.concatenate([social_features(r) for r in train])
+                         vocab: dict[str, int], seed: int = 0, max_train: int = 20000,
+                         units: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+                         boot: int = 1000) -> dict[str, dict]:
+    """{behavior: {real, generated, training, generated_interval[, implied]}} shares of frames, all labelled by
+    one probe trained on real frames: the held-out videos, the samples, and the training videos the GPT learned
+    from (videos differ in how much each behavior occurs; the samples can only know the training videos').
+
+    ``generated_interval``: 90 % bootstrap interval of the generated share, samples drawn with replacement (a
+    behavior that comes in a few long bouts is measured on few of them: how sure the share is). ``units``:
+    (the training videos' syllables, the samples'), frame-aligned with ``train`` and ``generated``; then
+    ``implied`` is the share the sampled syllables imply before they are rendered (each generated frame counts
+    its syllable's share of probe-labelled training frames): it tells the GPT's share from the rendering's."""
+    x = [social_features(r) for r in train]
     y = np.concatenate([r.labels for r in train])
     keep = np.flatnonzero(y != MISSING_LABEL)
     keep = np.random.default_rng(seed).choice(keep, min(len(keep), max_train), replace=False)
-    probe = logistic_probe(seed).fit(x[keep], y[keep])
-    shares = {}
-    for name, feats in (("real", np.concatenate([social_features(r) for r in real])),
-                        ("generated", np.concatenate([social_features(r) for r in generated])), ("training", x)):
-        pred = probe.predict(feats)
-        shares[name] = {b: float((pred == i).mean()) for b, i in vocab.items()}
-    return {b: {name: shares[name][b] for name in shares} for b in vocab}
+    probe = logistic_probe(seed).fit(np.concatenate(x)[keep], y[keep])
+    pred = {"real": np.concatenate([probe.predict(social_features(r)) for r in real]),
+            "training": probe.predict(np.concatenate(x))}
+    per_sample = [probe.predict(social_features(r)) for r in generated]
+    pred["generated"] = np.concatenate(per_sample)
+    # (samples, behaviors) frame counts, resampled by sample
+    counts = np.stack([np.bincount(p, minlength=max(vocab.values()) + 1)[list(vocab.values())] for p in per_sample])
+    rng = np.random.default_rng(seed)
+    draws = counts[rng.integers(0, len(counts), (boot, len(counts)))].sum(1)  # (boot, behaviors)
+    lo, hi = np.quantile(draws / np.maximum(draws.sum(1, keepdims=True), 1), [0.05, 0.95], axis=0)
+    implied = None
+    if units is not None:
+        train_units, gen_units = (np.concatenate(u) for u in units)
+        k = int(max(train_units.max(), gen_units.max())) + 1
+        # (units, behaviors) share of each unit's training frames the probe gives each behavior
+        table = np.stack([np.bincount(train_units, weights=pred["training"] == i, minlength=k) for i in vocab.values()], 1)
+        seen = np.bincount(train_units, minlength=k)
+        share = np.where(seen[:, None] > 0, table / np.maximum(seen, 1)[:, None],
+                         [(pred["training"] == i).mean() for i in vocab.values()])
+        implied = share[gen_units].mean(0)
+    out = {}
+    for j, (b, i) in enumerate(vocab.items()):
+        out[b] = {name: float((p == i).mean()) for name, p in pred.items()}
+        out[b]["generated_interval"] = [float(lo[j]), float(hi[j])]
+        if implied is not None:
+            out[b]["implied"] = float(implied[j])
+    return out
 
 
 def decoded(record: PoseRecord, model, pipeline: PosePipeline, features: np.ndarray | None = None) -> np.ndarray:
@@ -129,8 +159,10 @@ def fit_decoder_smoothing(train: list[PoseRecord], model, pipeline: PosePipeline
 
 
 def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord], pipeline: PosePipeline,
-            vocab: dict[str, int], seed: int = 0) -> dict:
-    """The three checks (module doc), every record already in the generated samples' frame."""
+            vocab: dict[str, int], seed: int = 0, units: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+            ) -> dict:
+    """The three checks (module doc), every record already in the generated samples' frame; ``units``: see
+    ``behavior_frequencies``."""
     out = {"intruder_speed_px": {"real": intruder_speed(real), "generated": intruder_speed(generated),
                                  "training": intruder_speed(train)},
            "real_vs_generated_auc": real_vs_generated_auc(real, generated, pipeline, seed),
@@ -140,25 +172,33 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
     speed["ratio"] = speed["generated"] / max(speed["real"], 1e-9)
     speed["ratio_training"] = speed["generated"] / max(speed["training"], 1e-9)
     if vocab and any(r.labelled for r in train):
-        freq = behavior_frequencies(train, real, generated, vocab, seed)
+        freq = behavior_frequencies(train, real, generated, vocab, seed, units=units)
         for v in freq.values():
-            v["relative_difference"] = (v["generated"] - v["real"]) / max(v["real"], 1e-9)
-            v["relative_difference_training"] = (v["generated"] - v["training"]) / max(v["training"], 1e-9)
+            for ref, suffix in (("real", ""), ("training", "_training")):
+                v[f"relative_difference{suffix}"] = (v["generated"] - v[ref]) / max(v[ref], 1e-9)
+                v[f"relative_difference{suffix}_interval"] = [(g - v[ref]) / max(v[ref], 1e-9)
+                                                              for g in v["generated_interval"]]
+                if "implied" in v:
+                    v[f"implied_difference{suffix}"] = (v["implied"] - v[ref]) / max(v[ref], 1e-9)
+            # real against real: how far the training videos' share is from the held-out videos'
+            v["training_vs_real_difference"] = (v["training"] - v["real"]) / max(v["real"], 1e-9)
         out["behavior_frequencies"] = freq
     return out
 
 
 def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], train: list[PoseRecord],
                         pipeline: PosePipeline, vocab: dict[str, int], seed: int = 0, model=None,
-                        smooth_frames: int = 1, features: dict[str, np.ndarray] | None = None) -> dict:
+                        smooth_frames: int = 1, features: dict[str, np.ndarray] | None = None,
+                        units: tuple[list[np.ndarray], list[np.ndarray]] | None = None) -> dict:
     """The checks against the real records as loaded (``reference: raw``); with the quantizer ``model``,
     against their reconstructions decoded as the samples were (the top level, ``reference: reconstructed``)
-    and raw under ``raw``. ``features``: {video_id: decoded features} already made."""
+    and raw under ``raw``. ``features``: {video_id: decoded features} already made; ``units``: (the training
+    videos' syllables, the samples'), for the shares the sampled syllables imply."""
     features = features or {}
     raw = {"reference": "raw", **compare(generated, [egocentric(r, pipeline) for r in real],
-                                         [egocentric(r, pipeline) for r in train], pipeline, vocab, seed)}
+                                         [egocentric(r, pipeline) for r in train], pipeline, vocab, seed, units)}
     if model is None:
         return raw
     rec = compare(generated, *([reconstructed(r, model, pipeline, smooth_frames, features.get(r.video_id)) for r in recs]
-                               for recs in (real, train)), pipeline, vocab, seed)
+                               for recs in (real, train)), pipeline, vocab, seed, units)
     return {"reference": "reconstructed", "decoder_smooth_frames": smooth_frames, **rec, "raw": raw}

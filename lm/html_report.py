@@ -22,7 +22,13 @@ from behavior_tokens.core.vocabulary import QUALITY_KEYS, quality_row
 
 from .dictionary import POSTURE_KEYS
 from .evaluate import comparison_rows
-from .report import GENERATION_CHECK_KEYS, GENERATION_FREQ_KEYS, generation_rows, training_plot
+from .report import (
+    GENERATION_CHECK_KEYS,
+    GENERATION_FREQ_KEYS,
+    frequency_note,
+    generation_rows,
+    training_plot,
+)
 from .train import TABLE_KEYS as LM_KEYS
 
 HTML_KIND = "html report"
@@ -187,12 +193,13 @@ def _samples(page: Page, lay: RunLayout) -> None:
         return
     body = ""
     if (lay.samples / "generation_eval.json").exists():
-        checks, freqs = generation_rows(read_json(lay.samples / "generation_eval.json", "generation checks"))
+        ev = read_json(lay.samples / "generation_eval.json", "generation checks")
+        checks, freqs = generation_rows(ev)
         body += ("<p>Real: the held-out videos as tracked (raw), or encoded and decoded by the quantizer "
                  "(reconstructed, with the decoder's own noise, as the samples have).</p>"
                  + table(checks, GENERATION_CHECK_KEYS))
         if freqs:
-            body += table(freqs, GENERATION_FREQ_KEYS)
+            body += f"<p>{html.escape(frequency_note(ev))}</p>" + table(freqs, GENERATION_FREQ_KEYS)
     for p in pngs:
         body += page.img(p, p.stem)
         if p.with_suffix(".gif").exists():

@@ -128,7 +128,21 @@ def _vocabulary(layout: RunLayout) -> list[str]:
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
 GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "relative_difference",
-                        "training share", "vs training"]
+                        "90 % interval", "training share", "training vs real", "vs training", "implied by syllables",
+                        "implied vs training"]
+
+
+def frequency_note(ev: dict) -> str:
+    """What the behavior-frequency table of a generation_eval.json shows."""
+    n = ev.get("samples_checked")
+    return ("Share of frames per behavior (one probe, trained on real training frames of the same reference, "
+            f"labels both{f'; {n} samples' if n else ''}; the interval: 90 % bootstrap over samples; implied: the "
+            "share the sampled syllables imply before rendering, each frame counting its syllable's "
+            "probe-labelled training frames):")
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return f"{bounds[0]:+.2f} .. {bounds[1]:+.2f}" if bounds else ""
 
 
 def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
@@ -151,8 +165,12 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                        {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
                         "real value": e["training_vs_real_auc"]}]
         freqs += [{"behavior": b, "real": ref, "real share": v["real"], "generated share": v["generated"],
-                   "relative_difference": v["relative_difference"], "training share": v.get("training", ""),
-                   "vs training": v.get("relative_difference_training", "")}
+                   "relative_difference": v["relative_difference"],
+                   "90 % interval": _interval(v.get("relative_difference_interval")),
+                   "training share": v.get("training", ""), "training vs real": v.get("training_vs_real_difference", ""),
+                   "vs training": v.get("relative_difference_training", ""),
+                   "implied by syllables": v.get("implied", ""),
+                   "implied vs training": v.get("implied_difference_training", "")}
                   for b, v in e.get("behavior_frequencies", {}).items()]
     return checks, freqs
 
@@ -162,13 +180,13 @@ def _samples(layout: RunLayout) -> list[str]:
     out = [f"![{p.stem}]({layout.samples.name}/{p.name})\n" for p in samples] or [
         _missing("samples", f"python scripts/generate_behavior.py --lm {layout.lm} --output_dir {layout.samples}")]
     if (layout.samples / "generation_eval.json").exists():
-        checks, freqs = generation_rows(read_json(layout.samples / "generation_eval.json", "generation checks"))
+        ev = read_json(layout.samples / "generation_eval.json", "generation checks")
+        checks, freqs = generation_rows(ev)
         out.append("Real: the held-out videos as tracked (`raw`), or encoded and decoded by the quantizer "
                    "(`reconstructed`, with the decoder's own noise, as the samples have).\n\n"
                    + format_table(checks, GENERATION_CHECK_KEYS) + "\n")
         if freqs:
-            out.append("Share of frames per behavior (one probe, trained on real training frames of the same "
-                       "reference, labels both):\n\n" + format_table(freqs, GENERATION_FREQ_KEYS) + "\n")
+            out.append(frequency_note(ev) + "\n\n" + format_table(freqs, GENERATION_FREQ_KEYS) + "\n")
     return out
 
 

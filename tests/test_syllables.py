@@ -268,6 +268,12 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     assert ev["intruder_speed_px"]["real"] > 0 and ev["raw"]["intruder_speed_px"]["real"] > 0
     assert set(ev["behavior_frequencies"]) == {"attack", "investigation", "mount", "other"}
     assert ev["reference"] == "reconstructed" and ev["raw"]["reference"] == "raw"
+    # the checks read 32 samples (the default --eval_samples), two of them written; syllables imply shares
+    assert ev["samples_checked"] == 32 and sorted(p.name for p in (q / "samples").glob("sample_*.npz")) == [
+        "sample_000.npz", "sample_001.npz"]
+    for v in ev["behavior_frequencies"].values():
+        lo, hi = v["relative_difference_interval"]
+        assert lo <= hi and 0 <= v["implied"] <= 1 and "implied_difference" in v
     # the decoder's smoothing is the one whose decoded training videos move as fast as the tracked ones
     gen_cfg = json.loads((q / "samples" / "generate_config.json").read_text())
     ratios = {int(k): v for k, v in gen_cfg["decoded_speed_ratio_by_smoothing"].items()}
@@ -300,3 +306,57 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     report = build_report(q).read_text()
     assert "## Vocabulary quality" in report and "real vs generated 1 s windows, AUC" in report
     assert "held-out vs training 1 s windows, AUC (real against real)" in report
+
+
+def test_behavior_frequencies_interval_and_syllable_implied_shares():
+    from behavior_tokens.data import synthetic_video
+    from behavior_tokens.lm.generation_eval import behavior_frequencies
+    train = [synthetic_video(s, 900) for s in (1, 2)]
+    vocab = train[0].vocab
+    units = [np.arange(r.n_frames) // 30 for r in train]  # any frame-aligned unit stream
+    # known answer: samples made of the training videos themselves, with their own units, imply the training shares
+    same = behavior_frequencies(train, train, train, vocab, units=(units, units))
+    for v in same.values():
+        assert v["implied"] == pytest.approx(v["training"]) and v["generated"] == pytest.approx(v["training"])
+        lo, hi = v["generated_interval"]
+        assert lo <= v["generated"] + 1e-9 and v["generated"] <= hi + 1e-9
+    # one sample repeated: every bootstrap draw is that sample, the interval is a point
+    one = behavior_frequencies(train, train, [train[0]] * 4, vocab)
+    for v in one.values():
+        assert v["generated_interval"][0] == pytest.approx(v["generated_interval"][1]) == pytest.approx(v["generated"])
+        assert "implied" not in v
+    # samples that dwell on one unit imply that unit's training shares, whatever frames render it
+    p = behavior_frequencies(train, train, [train[1]], vocab, units=(units, [np.zeros(900, dtype=np.int64)]))
+    from behavior_tokens.core.classifiers import logistic_probe
+    from behavior_tokens.data import social_features
+    x = np.concatenate([social_features(r) for r in train])
+    y = np.concatenate([r.labels for r in train])
+    keep = np.random.default_rng(0).choice(np.flatnonzero(y >= 0), min(20000, int((y >= 0).sum())), replace=False)
+    pred = logistic_probe(0).fit(x[keep], y[keep]).predict(x[np.concatenate(units) == 0])
+    for b, i in vocab.items():
+        assert p[b]["implied"] == pytest.approx((pred == i).mean())
+
+
+def test_short_instances_hand_their_join_shift_on():
+    """A piece shorter than join_frames has not faded its shift out: the next join starts from where it is
+    shown, not from where its own video went (which would snap by what is left of the shift)."""
+    from behavior_tokens.lm.dictionary import runs_of
+    render = SyllableInstances.__new__(SyllableInstances)
+    # two training 'videos' of marked frames; syllables: video 0 = 5 x unit 0, 1 x unit 1, 6 x unit 2
+    units = [np.array([0] * 5 + [1] + [2] * 6), np.array([2] * 6 + [0] * 5 + [1])]
+    feats = [np.arange(12, dtype=np.float64)[:, None], 100 + np.arange(12, dtype=np.float64)[:, None]]
+    render.codes = [u[:, None] for u in units]
+    render.units, render.features, render.join_frames, render.draws = units, feats, 4, 8
+    render.runs = runs_of(units)
+    render.piece = {s: 99 for s in render.runs}
+    chosen = [(1, np.arange(6, 11)), (0, np.arange(5, 6)), (1, np.arange(0, 4))]  # 5 x unit 0, 1 x unit 1, 4 x unit 2
+    render.pieces = lambda u: [(0, 5), (1, 1), (2, 4)]
+    render.candidates = lambda syl, n, rng: [chosen[syl]]
+    render.continuations = lambda before, syl, n: []
+    _, shown = render(np.array([0] * 5 + [1] + [2] * 4), np.random.default_rng(0))
+    # video 1 frames 106..110; then video 0's frame 5 shifted to 111 (the frame after 110); the shift it leaves
+    # after one frame (111 - 5 = 106, 3/4 of it) rides on its video's next frame 6: 6 + 79.5 = 85.5, from where
+    # video 1's frames 100.. fade in
+    assert shown[:6, 0].tolist() == [106, 107, 108, 109, 110, 111]
+    start = 6 + 106 * 0.75
+    np.testing.assert_allclose(shown[6:, 0], [100 + (start - 100) * w + i for i, w in enumerate([1, .75, .5, .25])])
