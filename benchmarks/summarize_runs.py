@@ -15,7 +15,7 @@ identity swaps and jitter.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -74,11 +74,12 @@ def summarize(run: Path, samples: str = "samples") -> dict:
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    samples = "samples"
-    if args[:1] == ["--samples"]:  # the samples folder inside each run, when generated again beside the first
-        samples, args = args[1], args[2:]
-    rows = [summarize(Path(r), samples) for r in args]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="main-job run folders")
+    parser.add_argument("--samples", default="samples", help="the samples folder inside each run (samples generated "
+                        "again beside the first)")
+    args = parser.parse_args()
+    rows = [summarize(r, args.samples) for r in args.runs]
     if len(rows) > 1:
         rows.append({"run": "mean", **{k: float(np.mean([r[k] for r in rows if r.get(k) is not None]))
                                        for k in KEYS[1:] if any(r.get(k) is not None for r in rows)}})

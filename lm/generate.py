@@ -313,9 +313,10 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     if cfg.evaluate:
         sampled = [replace(r, keypoints=r.keypoints[n_prompt:], scores=r.scores[n_prompt:], labels=r.labels[n_prompt:])
                    for r in records]  # the generated part of each sample, against the run's own videos
-        # syllables of the training videos, frame-aligned with them (an export of the quantizer's own videos)
-        own = {v: u[:, 0] for v, u in zip(export.dataset["train"]["video_id"], export.video_codes("train", "syllables"),
-                                           strict=True)} if render is not None and by_video is not None else {}
+        # the training videos' syllables (the renderer's), frame-aligned with them (an export of the quantizer's own
+        # videos): what the sampled syllables imply
+        own = dict(zip(export.dataset["train"]["video_id"], render.units, strict=True)) \
+            if render is not None and by_video is not None else {}
         aligned = [own.get(r.video_id) for r in coll["train"]]
         both = None if any(u is None or len(u) != r.n_frames for u, r in zip(aligned, coll["train"], strict=True)) \
             else (aligned, sampled_units)

@@ -325,16 +325,19 @@ def test_behavior_frequencies_interval_and_syllable_implied_shares():
     for v in one.values():
         assert v["generated_interval"][0] == pytest.approx(v["generated_interval"][1]) == pytest.approx(v["generated"])
         assert "implied" not in v
-    # samples that dwell on one unit imply that unit's training shares, whatever frames render it
-    p = behavior_frequencies(train, train, [train[1]], vocab, units=(units, [np.zeros(900, dtype=np.int64)]))
-    from behavior_tokens.core.classifiers import logistic_probe
-    from behavior_tokens.data import social_features
-    x = np.concatenate([social_features(r) for r in train])
-    y = np.concatenate([r.labels for r in train])
-    keep = np.random.default_rng(0).choice(np.flatnonzero(y >= 0), min(20000, int((y >= 0).sum())), replace=False)
-    pred = logistic_probe(0).fit(x[keep], y[keep]).predict(x[np.concatenate(units) == 0])
-    for b, i in vocab.items():
-        assert p[b]["implied"] == pytest.approx((pred == i).mean())
+    # samples that dwell on one unit imply that unit's training shares, whatever frames render them: with the
+    # training frames split into two units, the two dwelling shares average (by frames) to the training share;
+    # a unit never seen in training implies the training shares
+    halves = [(np.arange(r.n_frames) >= r.n_frames // 3).astype(np.int64) for r in train]
+    n1 = int(np.concatenate(halves).sum())
+    n0 = sum(r.n_frames for r in train) - n1
+    dwell = {u: behavior_frequencies(train, train, [train[1]], vocab, units=(halves, [np.full(900, u)]))
+             for u in (0, 1, 7)}
+    for b in vocab:
+        assert (n0 * dwell[0][b]["implied"] + n1 * dwell[1][b]["implied"]) / (n0 + n1) == pytest.approx(
+            dwell[0][b]["training"])
+        assert dwell[7][b]["implied"] == pytest.approx(dwell[7][b]["training"])
+    assert any(abs(dwell[0][b]["implied"] - dwell[1][b]["implied"]) > 0.01 for b in vocab)  # the units differ
 
 
 def test_short_instances_hand_their_join_shift_on():
