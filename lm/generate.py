@@ -1,9 +1,10 @@
 """Generate behavior: GPT tokens -> codewords -> the stage-one decoder -> keypoints, saved and drawn.
 
 A sample continues the first ``prompt_seconds`` of a held-out video (or starts from nothing) for
-``seconds`` of behavior. Token durations come from the token where it fixes them (groups,
-combined, bpe); ``rle`` tokens carry no duration, so each sampled run gets one drawn from that
-token's run lengths in the training split. Prompt frames keep their real codes and labels.
+``seconds`` of behavior, drawn with a logit bias that keeps the training videos' time on each token
+(``sampling.calibrate_bias``; ``calibrate_rounds 0``: none). Token durations come from the token where
+it fixes them (groups, combined, bpe, syllables); ``rle`` tokens carry no duration, so each sampled run
+gets one drawn from that token's run lengths in the training split. Prompt frames keep their real codes and labels.
 Decoded keypoints are egocentric (see quantize.decode): the resident is held at the dataset's
 mean position, body axis up. Each sample is written as a record folder (``data.load_records``),
 its tokens and codes (``.npz``), a strip of frames above an ethogram (``.png``) and a ``.gif``.
@@ -37,10 +38,11 @@ from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
 from .dictionary import runs_of
 from .generation_eval import evaluate_generation, fit_decoder_smoothing
-from .sampling import sample_tokens
+from .sampling import calibrate_bias, sample_batch
 from .tokenizer import BehaviorTokenizer
 
 SAMPLES_KIND = "generated samples"
+SAMPLE_BATCH = 32  # samples drawn together (one forward pass per token for all of them)
 
 
 @dataclass
@@ -53,10 +55,14 @@ class GenerateConfig(Config):
     prompt_seconds: float = option(2.0, ge=0, help="seconds of real behavior before sampling (0: none)")
     seconds: float = option(10.0, gt=0, help="seconds of behavior to sample")
     samples: int = option(2, ge=1, help="samples written (keypoints, plot, GIF)")
-    eval_samples: int = option(32, ge=0, help="samples the checks are made on (the written ones first, then more "
+    eval_samples: int = option(128, ge=0, help="samples the checks are made on (the written ones first, then more "
                                "drawn the same way and not written): a behavior that comes in a few long bouts needs "
-                               "minutes of samples to be measured (0: the written ones only)")
+                               "an hour or more of samples to be measured within 20 %% (0: the written ones only)")
     temperature: float = option(1.0, gt=0)
+    calibrate_rounds: int = option(10, ge=0, help="rounds of fitting a per-token logit bias so that free-running "
+                                   "samples keep the training videos' token frequencies (lm/sampling.py; a GPT "
+                                   "sampling from itself drifts away from rare behavior). 0: sample the GPT as trained")
+    calibrate_samples: int = option(128, ge=1, help="samples drawn together in each calibration round")
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
     seed: int = option(0, ge=0)
     smooth_frames: int = option(0, ge=0, help="moving average of decoded features, frames (each frame is decoded "
@@ -209,28 +215,37 @@ class SyllableInstances:
         return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)
 
 
-def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, *,
-                 tokens_per_frame: float, run_lengths: RunLengths | None, temperature: float, top_k: int,
-                 seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``n_frames`` frames of codes after ``prompt_codes`` (T0, G); returns (codes, sampled ids)."""
+def sample_code_batch(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, batch: int, *,
+                      tokens_per_frame: float, run_lengths: RunLengths | None, temperature: float, top_k: int,
+                      seed: int, bias: torch.Tensor | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``batch`` samples of ``n_frames`` frames of codes after ``prompt_codes`` (T0, G), drawn together:
+    (codes (n_frames, G), sampled ids) of each."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     period = tokenizer.scheme.period
     prompt_ids = tokenizer.encode(prompt_codes)[0] if len(prompt_codes) else np.zeros(0, dtype=np.int64)
-    new_ids, new_codes, frames = np.zeros(0, dtype=np.int64), [], 0
-    while frames < n_frames:
-        n = max(1, math.ceil((n_frames - frames) * tokens_per_frame))
+    new_ids = np.zeros((batch, 0), dtype=np.int64)
+    new_codes: list[list[np.ndarray]] = [[] for _ in range(batch)]
+    frames = np.zeros(batch, dtype=np.int64)
+    while frames.min() < n_frames:
+        n = max(1, math.ceil((n_frames - frames.min()) * tokens_per_frame))
         n = period * math.ceil(n / period)  # whole steps (frames, or syllables with their durations)
-        ids = sample_tokens(model, tokenizer, np.concatenate([prompt_ids, new_ids]), n, temperature=temperature,
-                            top_k=top_k, generator=g)
-        durations = tokenizer.scheme.token_frames(tokenizer, ids)
-        if durations is None:
-            durations = run_lengths.sample(ids, rng)
-        codes = tokenizer.decode(ids, durations)
-        new_ids = np.concatenate([new_ids, ids])
-        new_codes.append(codes)
-        frames += len(codes)
-    return np.concatenate(new_codes)[:n_frames], new_ids
+        ids = sample_batch(model, tokenizer, np.concatenate([np.tile(prompt_ids, (batch, 1)), new_ids], axis=1), n,
+                           temperature=temperature, top_k=top_k, generator=g, bias=bias)  # (batch, n)
+        for b in range(batch):
+            durations = tokenizer.scheme.token_frames(tokenizer, ids[b])
+            if durations is None:
+                durations = run_lengths.sample(ids[b], rng)
+            new_codes[b].append(tokenizer.decode(ids[b], durations))
+            frames[b] += len(new_codes[b][-1])
+        new_ids = np.concatenate([new_ids, ids], axis=1)
+    return [(np.concatenate(c)[:n_frames], i) for c, i in zip(new_codes, new_ids, strict=True)]
+
+
+def sample_codes(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, **kwargs
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """One sample of ``n_frames`` frames of codes after ``prompt_codes`` (T0, G); returns (codes, sampled ids)."""
+    return sample_code_batch(model, tokenizer, prompt_codes, n_frames, 1, **kwargs)[0]
 
 
 def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
@@ -282,11 +297,25 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         fit_decoder_smoothing(coll["train"], quantizer, pipeline, features=by_video)
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
+    n_frames = int(round(cfg.seconds * fps))
+    bias, calibration = None, None
+    if cfg.calibrate_rounds:
+        prompt_ids = tok.encode(real_units)[0] if len(real_units) else np.zeros(0, dtype=np.int64)
+        n_new = tok.scheme.period * math.ceil(n_frames * tpf / tok.scheme.period)
+        bias, distance = calibrate_bias(model, tok, prompt_ids, [ids for ids, _ in encoded], n_new,
+                                        rounds=cfg.calibrate_rounds, batch=cfg.calibrate_samples,
+                                        temperature=cfg.temperature, top_k=cfg.top_k,
+                                        generator=torch.Generator().manual_seed(cfg.seed + 10**6))
+        calibration = {"token_share_distance_by_round": [round(d, 4) for d in distance],
+                       "bias": {tok.token(i): round(float(b), 4) for i, b in enumerate(bias.tolist()) if b}}
+        write_json_atomic(out / "sampling_bias.json", calibration)
+    n_samples = max(cfg.samples, cfg.eval_samples if cfg.evaluate else 0)
+    drawn = [x for first in range(0, n_samples, SAMPLE_BATCH)
+             for x in sample_code_batch(model, tok, real_units, n_frames, min(SAMPLE_BATCH, n_samples - first),
+                                        tokens_per_frame=tpf, run_lengths=run_lengths, temperature=cfg.temperature,
+                                        top_k=cfg.top_k, seed=cfg.seed + first, bias=bias)]
     records, sampled_units = [], []
-    for i in range(max(cfg.samples, cfg.eval_samples if cfg.evaluate else 0)):
-        units, ids = sample_codes(model, tok, real_units, int(round(cfg.seconds * fps)), tokens_per_frame=tpf,
-                                  run_lengths=run_lengths, temperature=cfg.temperature, top_k=cfg.top_k,
-                                  seed=cfg.seed + i)
+    for i, (units, ids) in enumerate(drawn):
         codes, feats = (units, None) if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
         all_codes = np.concatenate([real_codes, codes])
         labels = np.concatenate([real_labels, np.full(len(codes), MISSING_LABEL, dtype=np.int64)])
@@ -323,5 +352,6 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         result = evaluate_generation(sampled, coll[held_split], coll["train"], pipeline, coll.vocab, cfg.seed,
                                      model=quantizer, smooth_frames=smooth_frames, features=by_video, units=both)
         write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split,
-                                                         "samples_checked": len(sampled)})
+                                                         "samples_checked": len(sampled),
+                                                         "calibration_rounds": cfg.calibrate_rounds})
     return records[:cfg.samples]

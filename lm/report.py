@@ -138,7 +138,10 @@ def frequency_note(ev: dict) -> str:
     return ("Share of frames per behavior (one probe, trained on real training frames of the same reference, "
             f"labels both{f'; {n} samples' if n else ''}; the interval: 90 % bootstrap over samples; implied: the "
             "share the sampled syllables imply before rendering, each frame counting its syllable's "
-            "probe-labelled training frames):")
+            "probe-labelled training frames"
+            + (f"; sampled with a logit bias fitted in {ev['calibration_rounds']} rounds so the samples keep the "
+               "training videos' time on each token, see sampling_bias.json" if ev.get("calibration_rounds") else "")
+            + "):")
 
 
 def _interval(bounds: list[float] | None) -> str:

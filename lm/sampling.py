@@ -1,10 +1,17 @@
-"""Sampling behavior tokens from the GPT (temperature, top-k), with a context that slides.
+"""Sampling behavior tokens from the GPT (temperature, top-k, a per-token bias), many samples at once, with
+a context that slides.
 
 The GPT was trained on contexts of ``max_position_embeddings`` tokens (a GPT-2 has no position past
 them), so ``model.generate`` cannot go past one context; this loop (nanoGPT's ``generate``) keeps the
-last ``max_position_embeddings`` tokens instead and can sample minutes of behavior. Special tokens are never sampled, and with the ``groups`` scheme the
-k-th token of a frame is drawn from group k's codewords only (each scheme gives its masks), so every
-sample decodes to codes.
+last ``max_position_embeddings`` tokens instead and can sample minutes of behavior. Special tokens are
+never sampled, and with the ``groups`` scheme the k-th token of a frame is drawn from group k's codewords
+only (each scheme gives its masks), so every sample decodes to codes.
+
+A GPT calibrated token by token (teacher-forced) can still drift when it reads its own samples: on the
+synthetic videos its free-running samples start a third fewer attack runs than the training videos hold
+(benchmarks/RESULTS.md, "Fourth session"). ``calibrate_bias`` fits a bias on the next-token logits so
+that the free-running samples' token frequencies match the training tokens' (moment matching by
+stochastic approximation; the training tokens only, never a held-out video).
 """
 
 from __future__ import annotations
@@ -23,25 +30,99 @@ def allowed_masks(tokenizer: BehaviorTokenizer) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_tokens(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, n_new: int, *, temperature: float = 1.0,
-                  top_k: int = 0, generator: torch.Generator | None = None) -> np.ndarray:
-    """Continue one video's tokens (``prompt`` without its leading ``<sep>``) by ``n_new`` tokens."""
+def sample_batch(model, tokenizer: BehaviorTokenizer, prompts: np.ndarray, n_new: int, *, temperature: float = 1.0,
+                 top_k: int = 0, generator: torch.Generator | None = None, bias: torch.Tensor | None = None
+                 ) -> np.ndarray:
+    """Continue each row of ``prompts`` (B, L: a video's tokens without the leading ``<sep>``, drawn together)
+    by ``n_new`` tokens: (B, n_new). ``bias`` (vocab,) is added to the tempered logits."""
     if not temperature > 0:
         raise ConfigError("--temperature", f"must be > 0, got {temperature}", "give a positive temperature")
     model.eval()
     device = next(model.parameters()).device
     context = model.config.max_position_embeddings
     masks = allowed_masks(tokenizer).to(device)
-    ids = torch.as_tensor(np.concatenate([[tokenizer.sep_id], np.asarray(prompt, dtype=np.int64)]), device=device)
-    out = []
+    bias = torch.zeros(masks.shape[1], device=device) if bias is None else bias.to(device)
+    prompts = np.asarray(prompts, dtype=np.int64).reshape(len(prompts), -1)
+    ids = torch.as_tensor(np.concatenate([np.full((len(prompts), 1), tokenizer.sep_id), prompts], axis=1),
+                          device=device)  # (B, 1 + L)
+    start = ids.shape[1]
     for _ in range(n_new):
-        logits = model(input_ids=ids[-context:][None]).logits[0, -1].float() / temperature
-        logits = logits.masked_fill(~masks[(len(ids) - 1) % len(masks)], float("-inf"))
+        logits = model(input_ids=ids[:, -context:]).logits[:, -1].float() / temperature + bias  # (B, vocab)
+        logits = logits.masked_fill(~masks[(ids.shape[1] - 1) % len(masks)], float("-inf"))
         if top_k:
-            kth = torch.topk(logits, min(top_k, int(masks.sum(1).min()))).values[-1]
+            kth = torch.topk(logits, min(top_k, int(masks.sum(1).min())), dim=-1).values[:, -1:]
             logits = logits.masked_fill(logits < kth, float("-inf"))
         probs = torch.softmax(logits, dim=-1).cpu()
-        nxt = int(torch.multinomial(probs, 1, generator=generator))
-        out.append(nxt)
-        ids = torch.cat([ids, torch.tensor([nxt], device=device)])
-    return np.asarray(out, dtype=np.int64)
+        nxt = torch.multinomial(probs, 1, generator=generator).to(device)  # (B, 1)
+        ids = torch.cat([ids, nxt], dim=1)
+    return ids[:, start:].cpu().numpy()
+
+
+def sample_tokens(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, n_new: int, **kwargs) -> np.ndarray:
+    """Continue one video's tokens (``prompt`` without its leading ``<sep>``) by ``n_new`` tokens: (n_new,)."""
+    return sample_batch(model, tokenizer, np.asarray(prompt, dtype=np.int64)[None], n_new, **kwargs)[0]
+
+
+def step_frames(tokenizer: BehaviorTokenizer, ids: np.ndarray) -> np.ndarray:
+    """(N,) the frames of the step each token of one video belongs to (a frame, or a syllable with its
+    duration): a syllable token and its duration token both count its run's frames. Ones where tokens fix no
+    duration (``rle``: drawn at generation)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    frames = tokenizer.scheme.token_frames(tokenizer, ids)
+    period = tokenizer.scheme.period
+    if frames is None or len(ids) % period:
+        return np.ones(len(ids))
+    return np.repeat(np.asarray(frames, dtype=np.float64).reshape(-1, period).sum(1), period)
+
+
+def token_time(tokenizer: BehaviorTokenizer, videos) -> np.ndarray:
+    """(vocab,) the frames each token stands for, summed over ``videos`` (token ids of each, whole steps)."""
+    time = np.zeros(allowed_masks(tokenizer).shape[1])
+    for ids in videos:
+        np.add.at(time, np.asarray(ids, dtype=np.int64), step_frames(tokenizer, ids))
+    return time
+
+
+def token_shares(tokenizer: BehaviorTokenizer, videos) -> np.ndarray:
+    """(vocab,) each token's share of the time among the tokens that may stand where it stands (its row of the
+    sampling masks: a syllable among syllables, a duration among durations, a code among its group's codes).
+    Time, not counts: a behavior's frequency is the frames it fills."""
+    time = token_time(tokenizer, videos)
+    out = np.zeros_like(time)
+    for row in allowed_masks(tokenizer).numpy():
+        out[row] = time[row] / max(time[row].sum(), 1e-12)
+    return out
+
+
+def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, train_ids: list[np.ndarray],
+                   n_new: int, *, rounds: int, batch: int, temperature: float = 1.0, top_k: int = 0,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[float]]:
+    """A logit bias (vocab,) under which free-running samples spend the training videos' share of time on
+    each token, and the distance before each round (half the L1 distance between the samples' and the
+    training videos' ``token_shares``, averaged over the mask rows: 0 when they match, 1 when disjoint).
+
+    Each round draws ``batch`` samples of ``n_new`` tokens after ``prompt`` and moves each token's bias by
+    log((expected + 1) / (drawn + 1)), in steps of the row's mean frames (the +1 keeps a token drawn rarely
+    from a large move), scaled by 1 / sqrt(round). Rare behaviors come in long bouts, so one round's time
+    shares are noisy: the bias returned is the mean over the second half of the rounds (Polyak averaging)."""
+    masks = allowed_masks(tokenizer).numpy()
+    target = token_shares(tokenizer, train_ids)
+    bias = torch.zeros(len(target))
+    kept, distance = [], []
+    for r in range(rounds):
+        ids = sample_batch(model, tokenizer, np.tile(np.asarray(prompt, dtype=np.int64), (batch, 1)), n_new,
+                           temperature=temperature, top_k=top_k, generator=generator, bias=bias)
+        time = token_time(tokenizer, ids)
+        counts = np.bincount(ids.ravel(), minlength=len(target))
+        step, gaps = np.zeros(len(target)), []
+        for row in masks:
+            per_step = time[row].sum() / max(counts[row].sum(), 1)  # frames a token of this row stands for
+            drawn = time[row] / per_step
+            expected = target[row] * drawn.sum()
+            step[row] = np.log((expected + 1) / (drawn + 1))
+            gaps.append(np.abs(time[row] / max(time[row].sum(), 1e-12) - target[row]).sum() / 2)
+        distance.append(float(np.mean(gaps)))
+        bias = bias + torch.as_tensor(step / np.sqrt(r + 1), dtype=torch.float32)
+        if r >= rounds // 2:
+            kept.append(bias)
+    return (torch.stack(kept).mean(0) if kept else bias), distance

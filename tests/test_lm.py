@@ -27,7 +27,13 @@ from behavior_tokens.lm import (
 from behavior_tokens.lm.embeddings import frame_token_index
 from behavior_tokens.lm.evaluate import context_windows
 from behavior_tokens.lm.generate import GenerateConfig, RunLengths, generate_behavior, sample_codes
-from behavior_tokens.lm.sampling import allowed_masks, sample_tokens
+from behavior_tokens.lm.sampling import (
+    allowed_masks,
+    calibrate_bias,
+    sample_batch,
+    sample_tokens,
+    token_shares,
+)
 from behavior_tokens.quantize import QuantizerConfig, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
 
@@ -226,6 +232,40 @@ def test_sampling_respects_group_order_and_specials():
     masks = allowed_masks(tok)
     assert all(masks[p % 2, t] for p, t in enumerate(out.tolist()))
     assert tok.decode(out, np.full(40, 0.5)).shape == (20, 2)
+
+
+def test_samples_drawn_together_follow_their_own_prompts():
+    tok = _tokenizer("groups")
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
+    prompts = np.array([[tok.vocab[t] for t in p] for p in (["g0_0", "g1_0"], ["g0_1", "g1_1"])])
+    out = sample_batch(model, tok, prompts, 12, generator=torch.Generator().manual_seed(0))
+    masks = allowed_masks(tok)
+    assert out.shape == (2, 12) and all(masks[p % 2, t] for row in out for p, t in enumerate(row.tolist()))
+    # the bias is added to the logits: -1e4 on all but one token of each group makes every draw certain
+    bias = torch.full((len(tok),), -1e4)
+    bias[[tok.vocab["g0_3"], tok.vocab["g1_2"]]] = 0
+    forced = sample_batch(model, tok, prompts, 6, bias=bias)
+    assert [tok.token(i) for i in forced[1]] == ["g0_3", "g1_2"] * 3
+
+
+def test_calibration_brings_free_running_token_shares_to_the_training_ones():
+    """A GPT that never saw the data samples codes near uniformly; the training tokens are 70 % code 0 in
+    each group. The fitted bias brings the samples' shares there (the distance before it is ~0.45 per group)."""
+    tok = _tokenizer("groups")
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(**{**TINY_LM, "block_size": 8}), tok)
+    rng = np.random.default_rng(0)
+    codes = np.where(rng.random((600, 2)) < 0.7, 0, rng.integers(1, 4, (600, 2)))
+    train_ids = [tok.encode(codes)[0]]
+    target = token_shares(tok, train_ids)
+    bias, distance = calibrate_bias(model, tok, np.zeros(0, dtype=np.int64), train_ids, 40, rounds=8, batch=32,
+                                    generator=torch.Generator().manual_seed(0))
+    drawn = sample_batch(model, tok, np.zeros((64, 0), dtype=np.int64), 40, bias=bias,
+                         generator=torch.Generator().manual_seed(1))
+    after = np.abs(token_shares(tok, drawn) - target).sum() / 4  # two rows (groups)
+    assert len(distance) == 8 and distance[0] > 0.35 and after < 0.1, (distance, after)
+    assert bias[tok.vocab["g0_0"]] > 0 and not bias[list(tok.special_ids)].any()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

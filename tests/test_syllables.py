@@ -29,7 +29,7 @@ from behavior_tokens.lm.generate import (
     generate_behavior,
     sample_codes,
 )
-from behavior_tokens.lm.sampling import allowed_masks
+from behavior_tokens.lm.sampling import allowed_masks, token_shares
 from behavior_tokens.lm.train import EarlyStopping
 from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
@@ -131,6 +131,10 @@ def test_syllable_tokens_restore_time_exactly_and_sample_in_pairs():
     sampled, sampled_ids = sample_codes(model, tok, units[:5], 50, tokens_per_frame=0.1, run_lengths=None,
                                         temperature=1.0, top_k=0, seed=0)
     assert sampled.shape == (50, 1) and len(sampled_ids) % 2 == 0
+    # calibration weighs a token by the frames it stands for: 7 + 10 frames of s3, 2 of s1, 100 of s0
+    shares = token_shares(tok, [tok.encode(np.array([3] * 7 + [1, 1] + [0] * 100 + [3] * 10).reshape(-1, 1))[0]])
+    assert shares[tok.vocab["s3"]] == pytest.approx(17 / 119) and shares[tok.vocab["s1"]] == pytest.approx(2 / 119)
+    assert shares[tok.vocab["d10"]] == pytest.approx(20 / 119)  # the cut run's tail and the last run: 10 frames each
 
 
 def test_stage_one_options_shape_their_codes():
@@ -268,12 +272,16 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     assert ev["intruder_speed_px"]["real"] > 0 and ev["raw"]["intruder_speed_px"]["real"] > 0
     assert set(ev["behavior_frequencies"]) == {"attack", "investigation", "mount", "other"}
     assert ev["reference"] == "reconstructed" and ev["raw"]["reference"] == "raw"
-    # the checks read 32 samples (the default --eval_samples), two of them written; syllables imply shares
-    assert ev["samples_checked"] == 32 and sorted(p.name for p in (q / "samples").glob("sample_*.npz")) == [
+    # the checks read 128 samples (the default --eval_samples), two of them written; syllables imply shares
+    assert ev["samples_checked"] == 128 and sorted(p.name for p in (q / "samples").glob("sample_*.npz")) == [
         "sample_000.npz", "sample_001.npz"]
     for v in ev["behavior_frequencies"].values():
         lo, hi = v["relative_difference_interval"]
         assert lo <= hi and 0 <= v["implied"] <= 1 and "implied_difference" in v
+    # the samples were drawn with a bias fitted in 10 rounds (the default) on the training tokens' time shares
+    bias = json.loads((q / "samples" / "sampling_bias.json").read_text())
+    assert len(bias["token_share_distance_by_round"]) == 10 and ev["calibration_rounds"] == 10
+    assert bias["bias"] and all(t[0] in "sd" for t in bias["bias"])
     # the decoder's smoothing is the one whose decoded training videos move as fast as the tracked ones
     gen_cfg = json.loads((q / "samples" / "generate_config.json").read_text())
     ratios = {int(k): v for k, v in gen_cfg["decoded_speed_ratio_by_smoothing"].items()}
