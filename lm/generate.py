@@ -60,7 +60,7 @@ class GenerateConfig(Config):
                                "an hour or more of samples to be measured within 20 %% (0: the written ones only)")
     temperature: float = option(1.0, gt=0)
     calibrate_rounds: int = option(10, ge=0, help="rounds of fitting a per-token logit bias so that free-running "
-                                   "samples keep the training videos' token frequencies (lm/sampling.py; a GPT "
+                                   "samples keep the training videos' time on each token (lm/sampling.py; a GPT "
                                    "sampling from itself drifts away from rare behavior). 0: sample the GPT as trained")
     calibrate_samples: int = option(128, ge=1, help="samples drawn together in each calibration round")
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
@@ -298,7 +298,7 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
     n_frames = int(round(cfg.seconds * fps))
-    bias, calibration = None, None
+    bias = None
     if cfg.calibrate_rounds:
         prompt_ids = tok.encode(real_units)[0] if len(real_units) else np.zeros(0, dtype=np.int64)
         n_new = tok.scheme.period * math.ceil(n_frames * tpf / tok.scheme.period)

@@ -77,7 +77,7 @@ def step_frames(tokenizer: BehaviorTokenizer, ids: np.ndarray) -> np.ndarray:
 
 def token_time(tokenizer: BehaviorTokenizer, videos) -> np.ndarray:
     """(vocab,) the frames each token stands for, summed over ``videos`` (token ids of each, whole steps)."""
-    time = np.zeros(allowed_masks(tokenizer).shape[1])
+    time = np.zeros(len(tokenizer))
     for ids in videos:
         np.add.at(time, np.asarray(ids, dtype=np.int64), step_frames(tokenizer, ids))
     return time
@@ -112,15 +112,13 @@ def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, trai
     for r in range(rounds):
         ids = sample_batch(model, tokenizer, np.tile(np.asarray(prompt, dtype=np.int64), (batch, 1)), n_new,
                            temperature=temperature, top_k=top_k, generator=generator, bias=bias)
-        time = token_time(tokenizer, ids)
+        drawn_shares = token_shares(tokenizer, ids)
         counts = np.bincount(ids.ravel(), minlength=len(target))
-        step, gaps = np.zeros(len(target)), []
-        for row in masks:
-            per_step = time[row].sum() / max(counts[row].sum(), 1)  # frames a token of this row stands for
-            drawn = time[row] / per_step
-            expected = target[row] * drawn.sum()
-            step[row] = np.log((expected + 1) / (drawn + 1))
-            gaps.append(np.abs(time[row] / max(time[row].sum(), 1e-12) - target[row]).sum() / 2)
+        step = np.zeros(len(target))
+        for row in masks:  # shares as token counts of the row (frames in units of its mean frames per token)
+            n = counts[row].sum()
+            step[row] = np.log((target[row] * n + 1) / (drawn_shares[row] * n + 1))
+        gaps = [np.abs(drawn_shares[row] - target[row]).sum() / 2 for row in masks]
         distance.append(float(np.mean(gaps)))
         bias = bias + torch.as_tensor(step / np.sqrt(r + 1), dtype=torch.float32)
         if r >= rounds // 2:
