@@ -8,10 +8,12 @@ own frame-to-frame noise as generated samples do; against it the checks measure 
 the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 
 - intruder speed: median displacement of the other animals' centroid per frame, px;
-- behavior frequencies: a probe trained on real training frames (logistic regression on hand
-  features of the egocentric keypoints) labels real held-out, generated and training frames alike
+- behavior frequencies: a probe trained on real training frames (gradient-boosted trees on hand
+  features of the egocentric keypoints, without class weights, so that its shares are the annotators':
+  ``core.classifiers.frequency_probe``) labels real held-out, generated and training frames alike
   (the relative difference against the held-out videos, and against the training videos, with a 90 %
-  bootstrap interval over samples; for syllables, also the share the sampled syllables imply before
+  bootstrap interval over samples; beside them the annotators' shares of the same real videos, which tell
+  how far the probe reads them off; for syllables, also the share the sampled syllables imply before
   rendering, which tells what the GPT samples from what the rendering adds);
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
@@ -30,12 +32,14 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from behavior_tokens.core.classifiers import logistic_probe
+from behavior_tokens.core.classifiers import frequency_probe
 from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord, social_features
 from behavior_tokens.data.egocentric import Alignment
 from behavior_tokens.quantize.decode import decode_features, features_to_keypoints
 from behavior_tokens.quantize.export import encode_record
 from behavior_tokens.quantize.viterbi import smooth
+
+FREQUENCY_PROBE = "gradient-boosted trees, no class weights"
 
 
 def egocentric(record: PoseRecord, pipeline: PosePipeline) -> PoseRecord:
@@ -81,13 +85,22 @@ def real_vs_generated_auc(real: list[PoseRecord], generated: list[PoseRecord], p
     return float(cross_val_score(clf, x, y, cv=min(5, n), scoring="roc_auc").mean())
 
 
+def _annotated(records: list[PoseRecord]) -> np.ndarray:
+    """The annotators' labels of the labelled frames of ``records``."""
+    labels = np.concatenate([r.labels for r in records])
+    return labels[labels != MISSING_LABEL]
+
+
 def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], generated: list[PoseRecord],
                          vocab: dict[str, int], seed: int = 0, max_train: int = 20000,
                          units: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
                          boot: int = 1000) -> dict[str, dict]:
-    """{behavior: {real, generated, training, generated_interval[, implied]}} shares of frames, all labelled by
-    one probe trained on real frames: the held-out videos, the samples, and the training videos the GPT learned
-    from (videos differ in how much each behavior occurs; the samples can only know the training videos').
+    """{behavior: {real, generated, training, generated_interval, real_labelled, training_labelled[, implied]}}
+    shares of frames, all labelled by one probe trained on real frames (``frequency_probe``): the held-out
+    videos, the samples, and the training videos the GPT learned from (videos differ in how much each behavior
+    occurs; the samples can only know the training videos'). ``real_labelled`` / ``training_labelled``: the
+    annotators' shares of the labelled frames of the same real videos (None where none is labelled), what the
+    probe's shares of them should be.
 
     ``generated_interval``: 90 % bootstrap interval of the generated share, samples drawn with replacement (a
     behavior that comes in a few long bouts is measured on few of them: how sure the share is). ``units``:
@@ -98,7 +111,7 @@ def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], genera
     y = np.concatenate([r.labels for r in train])
     keep = np.flatnonzero(y != MISSING_LABEL)
     keep = np.random.default_rng(seed).choice(keep, min(len(keep), max_train), replace=False)
-    probe = logistic_probe(seed).fit(np.concatenate(x)[keep], y[keep])
+    probe = frequency_probe(seed).fit(np.concatenate(x)[keep], y[keep])
     pred = {"real": np.concatenate([probe.predict(social_features(r)) for r in real]),
             "training": probe.predict(np.concatenate(x))}
     per_sample = [probe.predict(social_features(r)) for r in generated]
@@ -118,9 +131,11 @@ def behavior_frequencies(train: list[PoseRecord], real: list[PoseRecord], genera
         share = np.where(seen[:, None] > 0, table / np.maximum(seen, 1)[:, None],
                          [(pred["training"] == i).mean() for i in vocab.values()])
         implied = share[gen_units].mean(0)
+    labelled = {"real_labelled": _annotated(real), "training_labelled": _annotated(train)}
     out = {}
     for j, (b, i) in enumerate(vocab.items()):
         out[b] = {name: float((p == i).mean()) for name, p in pred.items()}
+        out[b].update({name: float((lab == i).mean()) if len(lab) else None for name, lab in labelled.items()})
         out[b]["generated_interval"] = [float(lo[j]), float(hi[j])]
         if implied is not None:
             out[b]["implied"] = float(implied[j])
@@ -182,7 +197,7 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
                     v[f"implied_difference{suffix}"] = (v["implied"] - v[ref]) / max(v[ref], 1e-9)
             # real against real: how far the training videos' share is from the held-out videos'
             v["training_vs_real_difference"] = (v["training"] - v["real"]) / max(v["real"], 1e-9)
-        out["behavior_frequencies"] = freq
+        out["behavior_frequencies"], out["frequency_probe"] = freq, FREQUENCY_PROBE
     return out
 
 

@@ -127,7 +127,7 @@ def _vocabulary(layout: RunLayout) -> list[str]:
 
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
-GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "relative_difference",
+GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "real, annotators", "generated share", "relative_difference",
                         "90 % interval", "training share", "training vs real", "vs training", "implied by syllables",
                         "implied vs training"]
 
@@ -135,13 +135,19 @@ GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "generated share", "re
 def frequency_note(ev: dict) -> str:
     """What the behavior-frequency table of a generation_eval.json shows."""
     n = ev.get("samples_checked")
-    return ("Share of frames per behavior (one probe, trained on real training frames of the same reference, "
-            f"labels both{f'; {n} samples' if n else ''}; the interval: 90 % bootstrap over samples; implied: the "
+    probe = ev.get("frequency_probe", "logistic regression, balanced class weights")  # the latter before it was named
+    return (f"Share of frames per behavior (one probe, {probe}, trained on real training frames of the "
+            f"same reference, labels both{f'; {n} samples' if n else ''}; annotators: the human labels' share of the "
+            "same real frames, what the probe should read; the interval: 90 % bootstrap over samples; implied: the "
             "share the sampled syllables imply before rendering, each frame counting its syllable's "
             "probe-labelled training frames"
             + (f"; sampled with a logit bias fitted in {ev['calibration_rounds']} rounds so the samples keep the "
                "training videos' time on each token, see sampling_bias.json" if ev.get("calibration_rounds") else "")
             + "):")
+
+
+def _or_blank(x):
+    return "" if x is None else x
 
 
 def _interval(bounds: list[float] | None) -> str:
@@ -167,7 +173,8 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                         "generated": e["training_vs_generated_auc"]},
                        {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
                         "real value": e["training_vs_real_auc"]}]
-        freqs += [{"behavior": b, "real": ref, "real share": v["real"], "generated share": v["generated"],
+        freqs += [{"behavior": b, "real": ref, "real share": v["real"], "real, annotators": _or_blank(v.get("real_labelled")),
+                   "generated share": v["generated"],
                    "relative_difference": v["relative_difference"],
                    "90 % interval": _interval(v.get("relative_difference_interval")),
                    "training share": v.get("training", ""), "training vs real": v.get("training_vs_real_difference", ""),

@@ -348,6 +348,21 @@ def test_behavior_frequencies_interval_and_syllable_implied_shares():
     assert any(abs(dwell[0][b]["implied"] - dwell[1][b]["implied"]) > 0.01 for b in vocab)  # the units differ
 
 
+def test_frequency_probe_reads_real_videos_at_the_annotators_shares():
+    """The frequency check's probe must read a held-out video's behaviors at the share its annotators gave them,
+    on keypoints as noisy as decoded ones: a probe with balanced class weights calls the rarer behaviors wherever
+    it is unsure (here mount at about 1.5x its labelled share)."""
+    from behavior_tokens.data import synthetic_video
+    from behavior_tokens.lm.generation_eval import behavior_frequencies
+    train = [synthetic_video(s, 3600, jitter_px=12) for s in (1, 2, 3)]
+    held = [synthetic_video(s, 3600, jitter_px=12) for s in (4, 5)]
+    shares = behavior_frequencies(train, held, held, train[0].vocab)
+    for b, v in shares.items():
+        assert v["real"] == pytest.approx(v["real_labelled"], rel=0.25), b
+        assert v["training_labelled"] == pytest.approx(np.mean(np.concatenate([r.labels for r in train]) ==
+                                                                train[0].vocab[b]))
+
+
 def test_short_instances_hand_their_join_shift_on():
     """A piece shorter than join_frames has not faded its shift out: the next join starts from where it is
     shown, not from where its own video went (which would snap by what is left of the shift)."""
