@@ -128,7 +128,7 @@ def _vocabulary(layout: RunLayout) -> list[str]:
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
 GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "real, annotators", "generated share", "relative_difference",
-                        "90 % interval", "training share", "training vs real", "vs training", "implied by syllables",
+                        "90 % interval", "training share", "training, annotators", "training vs real", "vs training", "implied by syllables",
                         "implied vs training"]
 
 
@@ -173,11 +173,13 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                         "generated": e["training_vs_generated_auc"]},
                        {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
                         "real value": e["training_vs_real_auc"]}]
-        freqs += [{"behavior": b, "real": ref, "real share": v["real"], "real, annotators": _or_blank(v.get("real_labelled")),
-                   "generated share": v["generated"],
+        freqs += [{"behavior": b, "real": ref, "real share": v["real"],
+                   "real, annotators": _or_blank(v.get("real_labelled")), "generated share": v["generated"],
                    "relative_difference": v["relative_difference"],
                    "90 % interval": _interval(v.get("relative_difference_interval")),
-                   "training share": v.get("training", ""), "training vs real": v.get("training_vs_real_difference", ""),
+                   "training share": v.get("training", ""),
+                   "training, annotators": _or_blank(v.get("training_labelled")),
+                   "training vs real": v.get("training_vs_real_difference", ""),
                    "vs training": v.get("relative_difference_training", ""),
                    "implied by syllables": v.get("implied", ""),
                    "implied vs training": v.get("implied_difference_training", "")}
