@@ -10,7 +10,8 @@ n-gram on the same tokens; the best GPT layer's probe; the generation checks aga
 videos encoded and decoded alike (and ``_raw``: as tracked; ``max_freq_implied_train``: the largest
 difference of the shares the sampled syllables imply, before rendering, from the training videos';
 ``max_freq_train_vs_real``: the training videos' shares against the held-out videos'; ``max_probe_vs_annotators``:
-the probe's shares of the held-out videos against their annotators'); the surprisal anomaly score's AUROC on
+the probe's shares of the held-out videos against their annotators'; ``max_freq_diff_annotators``: the samples'
+against them); the surprisal anomaly score's AUROC on
 identity swaps and jitter.
 """
 
@@ -28,7 +29,8 @@ from behavior_tokens.core.tracking import read_rows
 
 KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
         "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train",
-        "max_freq_implied_train", "max_freq_train_vs_real", "max_probe_vs_annotators", "auc", "auc_train",
+        "max_freq_implied_train", "max_freq_train_vs_real", "max_probe_vs_annotators", "max_freq_diff_annotators",
+        "auc", "auc_train",
         "auc_train_vs_real",
         "speed_ratio_raw", "max_freq_diff_raw", "auc_raw", "auroc_swap", "auroc_jitter"]
 
@@ -67,6 +69,8 @@ def summarize(run: Path, samples: str = "samples") -> dict:
         if freqs and all(v.get("real_labelled") for v in freqs.values()):  # how far the probe reads real videos off
             row["max_probe_vs_annotators"] = max(abs(v["real"] - v["real_labelled"]) / v["real_labelled"]
                                                  for v in freqs.values())
+            row["max_freq_diff_annotators"] = max(abs(v["generated"] - v["real_labelled"]) / v["real_labelled"]
+                                                  for v in freqs.values())
         if freqs and all("implied_difference_training" in v for v in freqs.values()):  # before rendering
             row["max_freq_implied_train"] = max(abs(v["implied_difference_training"]) for v in freqs.values())
     sur = lay.root / "surprisal" / "surprisal.json"

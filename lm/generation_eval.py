@@ -13,7 +13,8 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
   ``core.classifiers.frequency_probe``) labels real held-out, generated and training frames alike
   (the relative difference against the held-out videos, and against the training videos, with a 90 %
   bootstrap interval over samples; beside them the annotators' shares of the same real videos, which tell
-  how far the probe reads them off; for syllables, also the share the sampled syllables imply before
+  how far the probe reads them off, and the samples against the held-out videos' annotators, suffix
+  ``_annotators``; for syllables, also the share the sampled syllables imply before
   rendering, which tells what the GPT samples from what the rendering adds);
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
@@ -189,7 +190,9 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
     if vocab and any(r.labelled for r in train):
         freq = behavior_frequencies(train, real, generated, vocab, seed, units=units)
         for v in freq.values():
-            for ref, suffix in (("real", ""), ("training", "_training")):
+            for ref, suffix in (("real", ""), ("training", "_training"), ("real_labelled", "_annotators")):
+                if v[ref] is None:  # no labelled frame in the held-out videos
+                    continue
                 v[f"relative_difference{suffix}"] = (v["generated"] - v[ref]) / max(v[ref], 1e-9)
                 v[f"relative_difference{suffix}_interval"] = [(g - v[ref]) / max(v[ref], 1e-9)
                                                               for g in v["generated_interval"]]

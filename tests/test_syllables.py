@@ -278,6 +278,10 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     for v in ev["behavior_frequencies"].values():
         lo, hi = v["relative_difference_interval"]
         assert lo <= hi and 0 <= v["implied"] <= 1 and "implied_difference" in v
+        # the samples also against the held-out videos' annotators, whose share sits beside the probe's
+        assert v["relative_difference_annotators"] == pytest.approx(
+            (v["generated"] - v["real_labelled"]) / max(v["real_labelled"], 1e-9))
+    assert ev["frequency_probe"] == "gradient-boosted trees, no class weights"
     # the samples were drawn with a bias fitted in 10 rounds (the default) on the training tokens' time shares
     bias = json.loads((q / "samples" / "sampling_bias.json").read_text())
     assert len(bias["token_share_distance_by_round"]) == 10 and ev["calibration_rounds"] == 10
