@@ -42,6 +42,9 @@ def logistic_probe(seed: int = 0, max_iter: int = 2000):
                                                               random_state=seed))
 
 
+FREQUENCY_PROBE = "gradient-boosted trees, no class weights"  # what frequency_probe is, as reports name it
+
+
 def frequency_probe(seed: int = 0, max_iter: int = 200):
     """A labeller whose share of frames per behavior is the annotators': fitted on the frames as they come
     (balanced class weights, right for balanced accuracy, make a probe call the rare behavior wherever it is

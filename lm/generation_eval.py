@@ -33,14 +33,12 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from behavior_tokens.core.classifiers import frequency_probe
+from behavior_tokens.core.classifiers import FREQUENCY_PROBE, frequency_probe
 from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord, social_features
 from behavior_tokens.data.egocentric import Alignment
 from behavior_tokens.quantize.decode import decode_features, features_to_keypoints
 from behavior_tokens.quantize.export import encode_record
 from behavior_tokens.quantize.viterbi import smooth
-
-FREQUENCY_PROBE = "gradient-boosted trees, no class weights"
 
 
 def egocentric(record: PoseRecord, pipeline: PosePipeline) -> PoseRecord:

@@ -127,9 +127,9 @@ def _vocabulary(layout: RunLayout) -> list[str]:
 
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
-GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "real, annotators", "generated share", "relative_difference",
-                        "90 % interval", "training share", "training, annotators", "training vs real", "vs training", "implied by syllables",
-                        "implied vs training"]
+GENERATION_FREQ_KEYS = ["behavior", "real", "real share", "real, annotators", "generated share",
+                        "relative_difference", "90 % interval", "training share", "training, annotators",
+                        "training vs real", "vs training", "implied by syllables", "implied vs training"]
 
 
 def frequency_note(ev: dict) -> str:
