@@ -70,6 +70,9 @@ class GenerateConfig(Config):
                                 "as fast as tracked ones; 1: none")
     join_frames: int = option(8, ge=0, help="syllables: each rendered instance starts where the previous one's video "
                               "went on, the shift fading out over this many frames (0: joins as cut)")
+    join_search: int = option(10, ge=0, help="syllables: a join may be made up to this many frames later where it "
+                              "jumps less: the previous instance runs on in its own video while that shows one of the "
+                              "two syllables (a transition shown as a video shows it; 0: joins where sampled)")
     piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
                                    "syllable's training runs is rendered in pieces no longer (1: whole runs)")
     gif: bool = True
@@ -127,6 +130,11 @@ class SyllableInstances:
     is the one that followed the previous instance (as shown) in its own video, the shift fading out over k
     frames (a join then moves as a frame of a video does; codes are left as they are). An instance shorter than
     k frames hands what is left of its shift on to the next one, which would otherwise snap back by it.
+    With ``join_search`` m, a join may be made up to m frames later, where that jump is smaller: the previous
+    instance runs on in its own video into the next one's time while that video still shows one of the two
+    syllables, and the next instance starts as many frames into its window (the sampled order of syllables
+    is kept, the boundary between two of them moves by up to m frames; a transition the training videos
+    hold is then shown as they show it instead of by a shift).
 
     A call gives the instances' codes and, with ``frame_features``, their features as decoded within
     their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
@@ -134,9 +142,10 @@ class SyllableInstances:
     "Rendering sampled syllables")."""
 
     def __init__(self, export: TokenExport, split: str = "train", draws: int = 64,
-                 frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0):
+                 frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0,
+                 join_search: int = 0):
         self.codes = list(export.video_codes(split, "codes"))
-        self.features, self.join_frames = frame_features, join_frames
+        self.features, self.join_frames, self.join_search = frame_features, join_frames, join_search
         self.units = [u[:, 0] for u in export.video_codes(split, "syllables")]
         self.runs = runs_of(self.units)  # syllable -> (n, 3) rows
         self.draws = draws  # candidate runs per piece
@@ -180,27 +189,58 @@ class SyllableInstances:
                 out.append((v, start + np.arange(n)))
         return out
 
+    def join_costs(self, before: list[tuple[int, np.ndarray]], after: list[tuple[int, np.ndarray]], a: int, b: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(Ka, Kb) the jump of each join of a candidate of syllable ``a`` to one of ``b`` (the distance from
+        the frame that follows the first in its own video to the second's first frame), and (Ka, Kb) how many
+        frames later it is made (``join_search``: the later join with the smallest jump, while the first's video
+        goes on showing ``a`` or ``b``)."""
+        feats = self.features
+        cost = cdist(np.stack([feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] for v, idx in before]),
+                     np.stack([feats[v][idx[0]] for v, idx in after]))
+        later = np.zeros(cost.shape, dtype=np.int64)
+        if not self.join_search:
+            return cost, later
+        # (Ka,) frames each first candidate's video goes on with one of the two syllables, a frame still after them
+        room = np.array([np.argmin(np.r_[np.isin(self.units[v][idx[-1] + 1:min(idx[-1] + 1 + self.join_search,
+                                                                                  len(self.units[v]) - 1)], (a, b)),
+                                         False]) for v, idx in before])
+        for e in range(1, min(self.join_search, len(after[0][1]) - 1) + 1):  # the next instance keeps a frame
+            ok = np.flatnonzero(room >= e)
+            if not len(ok):
+                break
+            jump = cdist(np.stack([feats[before[i][0]][before[i][1][-1] + 1 + e] for i in ok]),
+                         np.stack([feats[v][idx[e]] for v, idx in after]))
+            better = jump < cost[ok]
+            cost[ok] = np.where(better, jump, cost[ok])
+            later[ok] = np.where(better, e, later[ok])
+        return cost, later
+
     def __call__(self, units: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """Syllables (T,) -> codes (T, G) and, with ``frame_features``, features (T, F) (else None)."""
-        cands = []
-        for syl, n in self.pieces(units):
+        pieces, cands = self.pieces(units), []
+        for syl, n in pieces:
             drawn = self.candidates(syl, n, rng)
             cands.append(drawn if not cands or self.features is None else self.continuations(cands[-1], syl, n) + drawn)
         if self.features is None:
             chosen = [c[int(rng.integers(len(c)))] for c in cands]
             return np.concatenate([self.codes[v][idx] for v, idx in chosen]), None
         feats = self.features
-        total, back = np.zeros(len(cands[0])), []
-        for before, after in itertools.pairwise(cands):
-            follows = np.stack([feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] for v, idx in before])  # (Ka, F)
-            first = np.stack([feats[v][idx[0]] for v, idx in after])  # (Kb, F)
-            step = total[:, None] + cdist(follows, first)
+        total, back, moved = np.zeros(len(cands[0])), [], []
+        for ((a, _), (b, _)), (before, after) in zip(itertools.pairwise(pieces), itertools.pairwise(cands), strict=True):
+            cost, later = self.join_costs(before, after, a, b)
+            step = total[:, None] + cost
             back.append(np.argmin(step, axis=0))
+            moved.append(later[back[-1], np.arange(len(after))])
             total = step.min(axis=0)
         picks = [int(np.argmin(total))]
         for b in reversed(back):
             picks.append(int(b[picks[-1]]))
-        chosen = [c[p] for c, p in zip(cands, reversed(picks), strict=True)]
+        picks.reverse()
+        # each instance shown from the frames its join moved into it to those its next join moved on from its video
+        later = [0] + [int(m[p]) for m, p in zip(moved, picks[1:], strict=True)] + [0]
+        chosen = [(v, np.r_[idx[later[i]:], idx[-1] + 1 + np.arange(later[i + 1])])
+                  for i, (v, idx) in enumerate(c[p] for c, p in zip(cands, picks, strict=True))]
         shown = [feats[v][idx] for v, idx in chosen]
         if self.join_frames:
             def fade(t):  # the share of a join's shift left t frames after it
@@ -283,8 +323,9 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     decoded = {s: [decode_features(quantizer, c) for c in export.video_codes(s, "codes")] for s in export.dataset}
     by_video = {v: f for s in export.dataset for v, f in zip(export.dataset[s]["video_id"], decoded[s], strict=True)
                 } if export.meta.get("stride", 1) == 1 and export.meta.get("source") == quantizer.cfg.source else None
-    render = SyllableInstances(export, frame_features=decoded["train"], join_frames=cfg.join_frames,
-                                piece_quantile=cfg.piece_quantile) if tok.scheme.column == "syllables" else None
+    render = None if tok.scheme.column != "syllables" else SyllableInstances(
+        export, frame_features=decoded["train"], join_frames=cfg.join_frames, piece_quantile=cfg.piece_quantile,
+        join_search=cfg.join_search)
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):

@@ -376,7 +376,7 @@ def test_short_instances_hand_their_join_shift_on():
     units = [np.array([0] * 5 + [1] + [2] * 6), np.array([2] * 6 + [0] * 5 + [1])]
     feats = [np.arange(12, dtype=np.float64)[:, None], 100 + np.arange(12, dtype=np.float64)[:, None]]
     render.codes = [u[:, None] for u in units]
-    render.units, render.features, render.join_frames, render.draws = units, feats, 4, 8
+    render.units, render.features, render.join_frames, render.draws, render.join_search = units, feats, 4, 8, 0
     render.runs = runs_of(units)
     render.piece = {s: 99 for s in render.runs}
     chosen = [(1, np.arange(6, 11)), (0, np.arange(5, 6)), (1, np.arange(0, 4))]  # 5 x unit 0, 1 x unit 1, 4 x unit 2
@@ -390,3 +390,35 @@ def test_short_instances_hand_their_join_shift_on():
     assert shown[:6, 0].tolist() == [106, 107, 108, 109, 110, 111]
     start = 6 + 106 * 0.75
     np.testing.assert_allclose(shown[6:, 0], [100 + (start - 100) * w + i for i, w in enumerate([1, .75, .5, .25])])
+
+
+def test_a_join_is_made_later_where_the_previous_video_shows_the_transition():
+    """join_search: the previous instance runs on in its own video while that shows one of the two syllables,
+    and the join is made where it jumps least; the sampled syllables keep their order and total length."""
+    from behavior_tokens.lm.dictionary import runs_of
+
+    def render(units, feats, join_search):
+        r = SyllableInstances.__new__(SyllableInstances)
+        r.codes = [u[:, None] for u in units]
+        r.units, r.features, r.join_frames, r.draws, r.join_search = units, feats, 0, 8, join_search
+        r.runs, r.piece = runs_of(units), {0: 99, 1: 99, 2: 99}
+        chosen = {0: (0, np.arange(0, 3)), 1: (1, np.arange(3, 6))}  # 3 x unit 0 from video 0, 3 x unit 1 from video 1
+        r.candidates = lambda syl, n, rng: [chosen[syl]]
+        r.continuations = lambda before, syl, n: []
+        return r(np.array([0] * 3 + [1] * 3), np.random.default_rng(0))
+
+    # video 0 goes on 0, 0, 1, 1 after the instance: its frames 3.. reach video 1's frame 5 (both 5.0)
+    units = [np.array([0] * 5 + [1] * 4), np.array([2] * 3 + [1] * 3)]
+    feats = [np.arange(9, dtype=np.float64)[:, None], np.array([[9.0], [9], [9], [40], [40], [5]])]
+    codes, shown = render(units, feats, join_search=3)
+    # video 0's frames 0-4 (its two frames after the instance are moved into unit 1's time), then video 1's frame 5
+    assert shown[:, 0].tolist() == [0, 1, 2, 3, 4, 5] and codes[:, 0].tolist() == [0, 0, 0, 0, 0, 1]
+    codes, shown = render(units, feats, join_search=0)  # joined where sampled: video 1's frames 3-5
+    assert shown[:, 0].tolist() == [0, 1, 2, 40, 40, 5] and codes[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
+    # nor past the frame before its video's end (the frame after the moved join must exist)
+    codes, shown = render([units[0][:5], units[1]], [feats[0][:5], feats[1]], join_search=3)
+    assert shown[:, 0].tolist() == [0, 1, 2, 3, 40, 5]
+    # a video that goes on with a third syllable is not run on into the next one's time
+    units[0] = np.array([0] * 3 + [2] * 2 + [1] * 4)
+    _, shown = render(units, feats, join_search=3)
+    assert shown[:, 0].tolist() == [0, 1, 2, 40, 40, 5]
