@@ -238,8 +238,8 @@ class SyllableInstances:
             picks.append(int(b[picks[-1]]))
         picks.reverse()
         # each instance shown from the frames its join moved into it to those its next join moved on from its video
-        later = [0] + [int(m[p]) for m, p in zip(moved, picks[1:], strict=True)] + [0]
-        chosen = [(v, np.r_[idx[later[i]:], idx[-1] + 1 + np.arange(later[i + 1])])
+        delay = [0] + [int(m[p]) for m, p in zip(moved, picks[1:], strict=True)] + [0]  # frames each join moved
+        chosen = [(v, np.r_[idx[delay[i]:], idx[-1] + 1 + np.arange(delay[i + 1])])
                   for i, (v, idx) in enumerate(c[p] for c, p in zip(cands, picks, strict=True))]
         shown = [feats[v][idx] for v, idx in chosen]
         if self.join_frames:
