@@ -201,12 +201,12 @@ class SyllableInstances:
         later = np.zeros(cost.shape, dtype=np.int64)
         if not self.join_search:
             return cost, later
-        # (Ka,) frames each first candidate's video goes on with one of the two syllables, a frame still after them
-        room = np.array([np.argmin(np.r_[np.isin(self.units[v][idx[-1] + 1:min(idx[-1] + 1 + self.join_search,
-                                                                                  len(self.units[v]) - 1)], (a, b)),
-                                         False]) for v, idx in before])
+        def room(v: int, end: int) -> int:  # frames the video goes on with a or b after ``end``, one more after them
+            after_end = self.units[v][end + 1:min(end + 1 + self.join_search, len(self.units[v]) - 1)]
+            return int(np.argmin(np.r_[np.isin(after_end, (a, b)), False]))  # the leading run of a or b
+        rooms = np.array([room(v, idx[-1]) for v, idx in before])  # (Ka,)
         for e in range(1, min(self.join_search, len(after[0][1]) - 1) + 1):  # the next instance keeps a frame
-            ok = np.flatnonzero(room >= e)
+            ok = np.flatnonzero(rooms >= e)
             if not len(ok):
                 break
             jump = cdist(np.stack([feats[before[i][0]][before[i][1][-1] + 1 + e] for i in ok]),
