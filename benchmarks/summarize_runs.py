@@ -11,8 +11,8 @@ videos encoded and decoded alike (and ``_raw``: as tracked; ``max_freq_implied_t
 difference of the shares the sampled syllables imply, before rendering, from the training videos';
 ``max_freq_train_vs_real``: the training videos' shares against the held-out videos'; ``max_probe_vs_annotators``:
 the probe's shares of the held-out videos against their annotators'; ``max_freq_diff_annotators``: the samples'
-against them); the surprisal anomaly score's AUROC on
-identity swaps and jitter.
+against them; ``unseen_transitions_pct``: the samples' syllable transitions that no training video shows);
+the surprisal anomaly score's AUROC on identity swaps and jitter.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms
         "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train",
         "max_freq_implied_train", "max_freq_train_vs_real", "max_probe_vs_annotators", "max_freq_diff_annotators",
         "auc", "auc_train",
-        "auc_train_vs_real",
+        "auc_train_vs_real", "unseen_transitions_pct",
         "speed_ratio_raw", "max_freq_diff_raw", "auc_raw", "auroc_swap", "auroc_jitter"]
 
 
@@ -61,6 +61,8 @@ def summarize(run: Path, samples: str = "samples") -> dict:
                             if e.get("behavior_frequencies") else None})
         row.update(speed_ratio_train=g["intruder_speed_px"].get("ratio_training"),
                    auc_train=g.get("training_vs_generated_auc"), auc_train_vs_real=g.get("training_vs_real_auc"))
+        if "unseen_syllable_transitions" in g:  # sampled transitions no training video shows
+            row["unseen_transitions_pct"] = 100 * g["unseen_syllable_transitions"]["samples"]
         freqs = g.get("behavior_frequencies") or {}
         if freqs and all("training" in v for v in freqs.values()):
             row["max_freq_diff_train"] = max(abs(v["relative_difference_training"]) for v in freqs.values())

@@ -51,6 +51,17 @@ def run_lengths(units: np.ndarray) -> np.ndarray:
     return runs(units)[1]
 
 
+def unseen_transitions(train: list[np.ndarray], videos: list[np.ndarray]) -> float:
+    """The share of the transitions between runs of ``videos`` (each (T,) units) that no video of ``train``
+    makes (0 when there is none)."""
+    def pairs(v):
+        values = np.asarray(v)[runs(v)[0]]
+        return zip(values[:-1].tolist(), values[1:].tolist(), strict=True)
+    seen = {p for v in train for p in pairs(v)}
+    made = [p in seen for v in videos for p in pairs(v)]
+    return 1.0 - float(np.mean(made)) if made else 0.0
+
+
 def split_statistics(videos: list[np.ndarray], fps: float) -> dict:
     """Units used, share seen once, units covering 95 % of frames, run lengths in ms, over a split's videos."""
     allu = np.concatenate(videos) if videos else np.zeros(0, dtype=np.int64)

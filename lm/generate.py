@@ -26,7 +26,7 @@ from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import model_dir, read_json, staged_output, write_json_atomic
 from behavior_tokens.core.layout import EXPORT_META, LM_CONFIG_FILE, RunLayout
-from behavior_tokens.core.vocabulary import runs
+from behavior_tokens.core.vocabulary import runs, unseen_transitions
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.quantize import load_quantizer
@@ -38,7 +38,7 @@ from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
 from .dictionary import runs_of
 from .generation_eval import evaluate_generation, fit_decoder_smoothing
-from .sampling import calibrate_bias, sample_batch
+from .sampling import calibrate_bias, sample_batch, seen_steps
 from .tokenizer import BehaviorTokenizer
 
 SAMPLES_KIND = "generated samples"
@@ -64,6 +64,12 @@ class GenerateConfig(Config):
                                    "sampling from itself drifts away from rare behavior). 0: sample the GPT as trained")
     calibrate_samples: int = option(128, ge=1, help="samples drawn together in each calibration round")
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
+    top_p: float = option(1.0, gt=0, le=1, help="sample among the fewest most likely tokens whose probabilities sum "
+                          "to this (nucleus sampling; 1: all)")
+    seen_transitions: bool = option(True, help="a step may begin with a token only where the training videos "
+                                    "have it follow the token that began the step before (with syllables: only the "
+                                    "transitions the training videos show, which the renderer can show as they do; "
+                                    "false: any, as the GPT gives them)")
     seed: int = option(0, ge=0)
     smooth_frames: int = option(0, ge=0, help="moving average of decoded features, frames (each frame is decoded "
                                 "alone; its noise adds motion). 0: chosen on the training videos so decoded ones move "
@@ -257,7 +263,8 @@ class SyllableInstances:
 
 def sample_code_batch(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndarray, n_frames: int, batch: int, *,
                       tokens_per_frame: float, run_lengths: RunLengths | None, temperature: float, top_k: int,
-                      seed: int, bias: torch.Tensor | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                      seed: int, bias: torch.Tensor | None = None, top_p: float = 1.0,
+                      follows: torch.Tensor | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """``batch`` samples of ``n_frames`` frames of codes after ``prompt_codes`` (T0, G), drawn together:
     (codes (n_frames, G), sampled ids) of each."""
     g = torch.Generator().manual_seed(seed)
@@ -271,7 +278,8 @@ def sample_code_batch(model, tokenizer: BehaviorTokenizer, prompt_codes: np.ndar
         n = max(1, math.ceil((n_frames - frames.min()) * tokens_per_frame))
         n = period * math.ceil(n / period)  # whole steps (frames, or syllables with their durations)
         ids = sample_batch(model, tokenizer, np.concatenate([np.tile(prompt_ids, (batch, 1)), new_ids], axis=1), n,
-                           temperature=temperature, top_k=top_k, generator=g, bias=bias)  # (batch, n)
+                           temperature=temperature, top_k=top_k, top_p=top_p, generator=g, bias=bias,
+                           follows=follows)  # (batch, n)
         for b in range(batch):
             durations = tokenizer.scheme.token_frames(tokenizer, ids[b])
             if durations is None:
@@ -339,13 +347,14 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
     n_frames = int(round(cfg.seconds * fps))
+    follows = seen_steps(tok, [ids for ids, _ in encoded]) if cfg.seen_transitions else None
     bias = None
     if cfg.calibrate_rounds:
         prompt_ids = tok.encode(real_units)[0] if len(real_units) else np.zeros(0, dtype=np.int64)
         n_new = tok.scheme.period * math.ceil(n_frames * tpf / tok.scheme.period)
         bias, distance = calibrate_bias(model, tok, prompt_ids, [ids for ids, _ in encoded], n_new,
                                         rounds=cfg.calibrate_rounds, batch=cfg.calibrate_samples,
-                                        temperature=cfg.temperature, top_k=cfg.top_k,
+                                        temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, follows=follows,
                                         generator=torch.Generator().manual_seed(cfg.seed + 10**6))
         calibration = {"token_share_distance_by_round": [round(d, 4) for d in distance],
                        "bias": {tok.token(i): round(float(b), 4) for i, b in enumerate(bias.tolist()) if b}}
@@ -354,7 +363,8 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     drawn = [x for first in range(0, n_samples, SAMPLE_BATCH)
              for x in sample_code_batch(model, tok, real_units, n_frames, min(SAMPLE_BATCH, n_samples - first),
                                         tokens_per_frame=tpf, run_lengths=run_lengths, temperature=cfg.temperature,
-                                        top_k=cfg.top_k, seed=cfg.seed + first, bias=bias)]
+                                        top_k=cfg.top_k, top_p=cfg.top_p, seed=cfg.seed + first, bias=bias,
+                                        follows=follows)]
     records, sampled_units = [], []
     for i, (units, ids) in enumerate(drawn):
         codes, feats = (units, None) if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
@@ -392,6 +402,10 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
             else (aligned, sampled_units)
         result = evaluate_generation(sampled, coll[held_split], coll["train"], pipeline, coll.vocab, cfg.seed,
                                      model=quantizer, smooth_frames=smooth_frames, features=by_video, units=both)
+        if render is not None:  # what the renderer can show as a training video shows it
+            held_units = [u[:, 0] for u in export.video_codes(held, "syllables")]
+            result["unseen_syllable_transitions"] = {"samples": unseen_transitions(render.units, sampled_units),
+                                                     "held_out": unseen_transitions(render.units, held_units)}
         write_json_atomic(out / "generation_eval.json", {**result, "held_out_split": held_split,
                                                          "samples_checked": len(sampled),
                                                          "calibration_rounds": cfg.calibrate_rounds})

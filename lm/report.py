@@ -184,6 +184,10 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                    "implied by syllables": v.get("implied", ""),
                    "implied vs training": v.get("implied_difference_training", "")}
                   for b, v in e.get("behavior_frequencies", {}).items()]
+    if "unseen_syllable_transitions" in ev:  # a transition no training video shows is rendered as a cut
+        u = ev["unseen_syllable_transitions"]
+        checks.append({"check": "syllable transitions no training video shows, share", "real": "held-out syllables",
+                       "real value": u["held_out"], "generated": u["samples"]})
     return checks, freqs
 
 

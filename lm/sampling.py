@@ -1,5 +1,5 @@
-"""Sampling behavior tokens from the GPT (temperature, top-k, a per-token bias), many samples at once, with
-a context that slides.
+"""Sampling behavior tokens from the GPT (temperature, top-k, top-p, a per-token bias), many samples at once,
+with a context that slides.
 
 The GPT was trained on contexts of ``max_position_embeddings`` tokens (a GPT-2 has no position past
 them), so ``model.generate`` cannot go past one context; this loop (nanoGPT's ``generate``) keeps the
@@ -12,12 +12,18 @@ synthetic videos its free-running samples start a third fewer attack runs than t
 (benchmarks/RESULTS.md, "Fourth session"). ``calibrate_bias`` fits a bias on the next-token logits so
 that the free-running samples' token frequencies match the training tokens' (moment matching by
 stochastic approximation; the training tokens only, never a held-out video).
+
+A GPT gives some probability to every syllable after every other, and free-running it samples 10-28 % of its
+syllable transitions where no training video makes one (a held-out video: 2-8 %). A rendered sample can show
+such a transition only as a cut between two videos, which gives it away (benchmarks/RESULTS.md, "Eighth
+session"); ``seen_steps`` gives the mask that keeps sampling to the transitions the training videos make.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
 from behavior_tokens.core.errors import ConfigError
 
@@ -31,12 +37,17 @@ def allowed_masks(tokenizer: BehaviorTokenizer) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_batch(model, tokenizer: BehaviorTokenizer, prompts: np.ndarray, n_new: int, *, temperature: float = 1.0,
-                 top_k: int = 0, generator: torch.Generator | None = None, bias: torch.Tensor | None = None
-                 ) -> np.ndarray:
+                 top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None,
+                 bias: torch.Tensor | None = None, follows: torch.Tensor | None = None) -> np.ndarray:
     """Continue each row of ``prompts`` (B, L: a video's tokens without the leading ``<sep>``, drawn together)
-    by ``n_new`` tokens: (B, n_new). ``bias`` (vocab,) is added to the tempered logits."""
+    by ``n_new`` tokens: (B, n_new). ``bias`` (vocab,) is added to the tempered logits; then only the ``top_k``
+    most likely tokens (0: all) and the fewest whose probabilities sum to ``top_p`` (nucleus sampling) may
+    be drawn. ``follows`` (vocab, vocab) bool (``seen_steps``): a step's first token j may come after a step
+    begun by token i only where [i, j] is set (a row with nothing set leaves every token allowed)."""
     if not temperature > 0:
         raise ConfigError("--temperature", f"must be > 0, got {temperature}", "give a positive temperature")
+    if not 0 < top_p <= 1:
+        raise ConfigError("--top_p", f"must be in (0, 1], got {top_p}", "give a share of probability, e.g. 0.9")
     model.eval()
     device = next(model.parameters()).device
     context = model.config.max_position_embeddings
@@ -46,12 +57,17 @@ def sample_batch(model, tokenizer: BehaviorTokenizer, prompts: np.ndarray, n_new
     ids = torch.as_tensor(np.concatenate([np.full((len(prompts), 1), tokenizer.sep_id), prompts], axis=1),
                           device=device)  # (B, 1 + L)
     start = ids.shape[1]
+    warpers = ([TopKLogitsWarper(top_k)] if top_k else []) + ([TopPLogitsWarper(top_p)] if top_p < 1 else [])
+    follows = None if follows is None else follows.to(device)
     for _ in range(n_new):
         logits = model(input_ids=ids[:, -context:]).logits[:, -1].float() / temperature + bias  # (B, vocab)
-        logits = logits.masked_fill(~masks[(ids.shape[1] - 1) % len(masks)], float("-inf"))
-        if top_k:
-            kth = torch.topk(logits, min(top_k, int(masks.sum(1).min())), dim=-1).values[:, -1:]
-            logits = logits.masked_fill(logits < kth, float("-inf"))
+        position = ids.shape[1] - 1  # tokens of the video so far (after the leading <sep>)
+        logits = logits.masked_fill(~masks[position % len(masks)], float("-inf"))
+        if follows is not None and position % len(masks) == 0 and position >= len(masks):
+            allowed = follows[ids[:, -len(masks)]]  # (B, vocab)
+            logits = logits.masked_fill(~(allowed | ~allowed.any(1, keepdim=True)), float("-inf"))
+        for warp in warpers:
+            logits = warp(ids, logits)
         probs = torch.softmax(logits, dim=-1).cpu()
         nxt = torch.multinomial(probs, 1, generator=generator).to(device)  # (B, 1)
         ids = torch.cat([ids, nxt], dim=1)
@@ -94,9 +110,20 @@ def token_shares(tokenizer: BehaviorTokenizer, videos) -> np.ndarray:
     return out
 
 
+def seen_steps(tokenizer: BehaviorTokenizer, videos) -> torch.Tensor:
+    """(vocab, vocab) bool: [i, j] where, in ``videos`` (token ids of each, whole steps), a step begun by
+    token j comes right after one begun by token i (with syllables: j follows i in a training video)."""
+    period = tokenizer.scheme.period
+    seen = torch.zeros(len(tokenizer), len(tokenizer), dtype=torch.bool)
+    for ids in videos:
+        first = torch.as_tensor(np.asarray(ids, dtype=np.int64)[::period])
+        seen[first[:-1], first[1:]] = True
+    return seen
+
+
 def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, train_ids: list[np.ndarray],
                    n_new: int, *, rounds: int, batch: int, temperature: float = 1.0, top_k: int = 0,
-                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[float]]:
+                   top_p: float = 1.0, follows: torch.Tensor | None = None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[float]]:
     """A logit bias (vocab,) under which free-running samples spend the training videos' share of time on
     each token, and the distance before each round (half the L1 distance between the samples' and the
     training videos' ``token_shares``, averaged over the mask rows: 0 when they match, 1 when disjoint).
@@ -111,7 +138,8 @@ def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, trai
     kept, distance = [], []
     for r in range(rounds):
         ids = sample_batch(model, tokenizer, np.tile(np.asarray(prompt, dtype=np.int64), (batch, 1)), n_new,
-                           temperature=temperature, top_k=top_k, generator=generator, bias=bias)
+                           temperature=temperature, top_k=top_k, top_p=top_p, generator=generator, bias=bias,
+                           follows=follows)
         drawn_shares = token_shares(tokenizer, ids)
         counts = np.bincount(ids.ravel(), minlength=len(target))
         step = np.zeros(len(target))

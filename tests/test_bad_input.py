@@ -167,6 +167,8 @@ def test_delete_interrupted_overwrite_keeps_the_earlier_run(tmp_path):
     ("generate", ["--lm", "x", "--seconds", "0"], "--seconds: must be > 0"),
     ("generate", ["--lm", "x", "--top_k", "-1"], "--top_k: must be >= 0"),
     ("generate", ["--lm", "x", "--temperature", "0"], "--temperature: must be > 0"),
+    ("generate", ["--lm", "x", "--top_p", "0"], "--top_p: must be > 0"),
+    ("generate", ["--lm", "x", "--top_p", "1.5"], "--top_p: must be <= 1"),
     ("generate", ["--lm", "x", "--eval_samples", "-1"], "--eval_samples: must be >= 0"),
     ("generate", ["--lm", "x", "--calibrate_samples", "0"], "--calibrate_samples: must be >= 1"),
     ("probe", ["--quantizer", "x", "--max_train", "0"], "--max_train: must be >= 10"),

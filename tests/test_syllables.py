@@ -1,5 +1,6 @@
 """The syllable level and the measures of a vocabulary: known answers on tiny cases, then a tiny run end to end."""
 
+import itertools
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from behavior_tokens.core.vocabulary import (
     run_lengths,
     split_statistics,
     tuple_units,
+    unseen_transitions,
     vocabulary_quality,
 )
 from behavior_tokens.data import PosePipeline, load_pose_source
@@ -29,7 +31,7 @@ from behavior_tokens.lm.generate import (
     generate_behavior,
     sample_codes,
 )
-from behavior_tokens.lm.sampling import allowed_masks, token_shares
+from behavior_tokens.lm.sampling import allowed_masks, sample_batch, seen_steps, token_shares
 from behavior_tokens.lm.train import EarlyStopping
 from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
@@ -135,6 +137,33 @@ def test_syllable_tokens_restore_time_exactly_and_sample_in_pairs():
     shares = token_shares(tok, [tok.encode(np.array([3] * 7 + [1, 1] + [0] * 100 + [3] * 10).reshape(-1, 1))[0]])
     assert shares[tok.vocab["s3"]] == pytest.approx(17 / 119) and shares[tok.vocab["s1"]] == pytest.approx(2 / 119)
     assert shares[tok.vocab["d10"]] == pytest.approx(20 / 119)  # the cut run's tail and the last run: 10 frames each
+
+
+def test_sampling_keeps_to_the_training_videos_transitions_and_the_nucleus():
+    train = np.repeat([0, 1, 2, 0, 1, 2, 3, 0], 5).reshape(-1, 1)  # 0 -> 1 -> 2 -> 0|3, 3 -> 0
+    tok = BehaviorTokenizer.build([train], "syllables", 1, 4)
+    ids = tok.encode(train)[0]
+    follows = seen_steps(tok, [ids])
+    s = {u: tok.vocab[f"s{u}"] for u in range(4)}
+    assert {(a, b) for a in range(4) for b in range(4) if follows[s[a], s[b]]} == {(0, 1), (1, 2), (2, 0), (2, 3), (3, 0)}
+    assert not follows[:, tok.vocab["d5"]].any()  # durations begin no step
+    assert unseen_transitions([train[:, 0]], [np.array([0, 0, 1, 0, 2, 2, 3]), np.array([1])]) == pytest.approx(2 / 4)
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(n_layer=1, n_embd=16, n_head=2, block_size=8, dropout=0.0), tok)
+
+    def transitions(**kwargs):
+        out = sample_batch(model, tok, np.tile(ids[:2], (16, 1)), 60, generator=torch.Generator().manual_seed(0),
+                           **kwargs)
+        steps = np.concatenate([np.tile(ids[:1], (16, 1)), out[:, 0::2]], axis=1)  # the syllable tokens
+        return {(int(a), int(b)) for row in steps for a, b in itertools.pairwise(row)}
+
+    seen = {(int(a), int(b)) for a, b in zip(*np.nonzero(follows.numpy()), strict=True)}
+    assert not transitions() <= seen and transitions(follows=follows) <= seen
+    # a nucleus this small holds the most likely token alone: the draw is certain, whatever the generator
+    greedy = [sample_batch(model, tok, ids[None, :2], 20, top_p=1e-6, generator=torch.Generator().manual_seed(g))
+              for g in (0, 1)]
+    np.testing.assert_array_equal(greedy[0], greedy[1])
+    np.testing.assert_array_equal(greedy[0], sample_batch(model, tok, ids[None, :2], 20, top_k=1))
 
 
 def test_stage_one_options_shape_their_codes():
