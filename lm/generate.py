@@ -66,10 +66,9 @@ class GenerateConfig(Config):
     top_k: int = option(0, ge=0, help="sample among the k most likely tokens (0: all)")
     top_p: float = option(1.0, gt=0, le=1, help="sample among the fewest most likely tokens whose probabilities sum "
                           "to this (nucleus sampling; 1: all)")
-    seen_transitions: bool = option(True, help="a step may begin with a token only where the training videos "
-                                    "have it follow the token that began the step before (with syllables: only the "
-                                    "transitions the training videos show, which the renderer can show as they do; "
-                                    "false: any, as the GPT gives them)")
+    seen_transitions: bool = option(True, help="syllables: a syllable may only follow one that some training video "
+                                    "has it follow (transitions the renderer can show as a video shows them; false: "
+                                    "any, as the GPT gives them). Frame-level schemes are sampled as the GPT gives them")
     seed: int = option(0, ge=0)
     smooth_frames: int = option(0, ge=0, help="moving average of decoded features, frames (each frame is decoded "
                                 "alone; its noise adds motion). 0: chosen on the training videos so decoded ones move "
@@ -347,7 +346,7 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
     n_frames = int(round(cfg.seconds * fps))
-    follows = seen_steps(tok, [ids for ids, _ in encoded]) if cfg.seen_transitions else None
+    follows = seen_steps(tok, [ids for ids, _ in encoded]) if cfg.seen_transitions and render is not None else None
     bias = None
     if cfg.calibrate_rounds:
         prompt_ids = tok.encode(real_units)[0] if len(real_units) else np.zeros(0, dtype=np.int64)
