@@ -51,14 +51,17 @@ def run_lengths(units: np.ndarray) -> np.ndarray:
     return runs(units)[1]
 
 
+def run_transitions(units: np.ndarray) -> list[tuple[int, int]]:
+    """(unit, next unit) at each change of (T,) units, in order."""
+    values = np.asarray(units)[runs(units)[0]]
+    return list(zip(values[:-1].tolist(), values[1:].tolist(), strict=True))
+
+
 def unseen_transitions(train: list[np.ndarray], videos: list[np.ndarray]) -> float:
     """The share of the transitions between runs of ``videos`` (each (T,) units) that no video of ``train``
     makes (0 when there is none)."""
-    def pairs(v):
-        values = np.asarray(v)[runs(v)[0]]
-        return zip(values[:-1].tolist(), values[1:].tolist(), strict=True)
-    seen = {p for v in train for p in pairs(v)}
-    made = [p in seen for v in videos for p in pairs(v)]
+    seen = {p for v in train for p in run_transitions(v)}
+    made = [p in seen for v in videos for p in run_transitions(v)]
     return 1.0 - float(np.mean(made)) if made else 0.0
 
 

@@ -24,7 +24,7 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
-from behavior_tokens.core.vocabulary import runs
+from behavior_tokens.core.vocabulary import run_transitions, runs
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 from behavior_tokens.data.render import grid_frames, save_gif
 from behavior_tokens.data.skeleton import find_part
@@ -111,11 +111,9 @@ def transitions(units: list[np.ndarray], keep: list[int]) -> np.ndarray:
     """P(next unit | unit ends) among ``keep`` (rows sum to 1 over the kept units a unit went to)."""
     index = {u: i for i, u in enumerate(keep)}
     counts = np.zeros((len(keep), len(keep)))
-    for u in units:
-        seq = u[runs(u)[0]]
-        for a, b in zip(seq[:-1].tolist(), seq[1:].tolist(), strict=True):
-            if a in index and b in index:
-                counts[index[a], index[b]] += 1
+    for a, b in (p for u in units for p in run_transitions(u)):
+        if a in index and b in index:
+            counts[index[a], index[b]] += 1
     return counts / np.maximum(counts.sum(1, keepdims=True), 1)
 
 

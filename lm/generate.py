@@ -346,12 +346,13 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     write_json_atomic(out / "generate_config.json", {**asdict(cfg), "decoder_smooth_frames": smooth_frames,
                                                      "decoded_speed_ratio_by_smoothing": ratios})
     n_frames = int(round(cfg.seconds * fps))
-    follows = seen_steps(tok, [ids for ids, _ in encoded]) if cfg.seen_transitions and render is not None else None
+    train_ids = [ids for ids, _ in encoded]
+    follows = seen_steps(tok, train_ids) if cfg.seen_transitions and render is not None else None
     bias = None
     if cfg.calibrate_rounds:
         prompt_ids = tok.encode(real_units)[0] if len(real_units) else np.zeros(0, dtype=np.int64)
         n_new = tok.scheme.period * math.ceil(n_frames * tpf / tok.scheme.period)
-        bias, distance = calibrate_bias(model, tok, prompt_ids, [ids for ids, _ in encoded], n_new,
+        bias, distance = calibrate_bias(model, tok, prompt_ids, train_ids, n_new,
                                         rounds=cfg.calibrate_rounds, batch=cfg.calibrate_samples,
                                         temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p, follows=follows,
                                         generator=torch.Generator().manual_seed(cfg.seed + 10**6))
