@@ -12,6 +12,7 @@ its tokens and codes (``.npz``), a strip of frames above an ethogram (``.png``) 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import defaultdict
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy.spatial.distance import cdist
+from tqdm.auto import tqdm
 
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
@@ -57,7 +59,7 @@ class GenerateConfig(Config):
     samples: int = option(2, ge=1, help="samples written (keypoints, plot, GIF)")
     eval_samples: int = option(128, ge=0, help="samples the checks are made on (the written ones first, then more "
                                "drawn the same way and not written): a behavior that comes in a few long bouts needs "
-                               "an hour or more of samples to be measured within 20 %% (0: the written ones only)")
+                               "an hour or more of samples to be measured within 20 %%, the main job reads 512 (0: the written ones only)")
     temperature: float = option(1.0, gt=0)
     calibrate_rounds: int = option(10, ge=0, help="rounds of fitting a per-token logit bias so that free-running "
                                    "samples keep the training videos' time on each token (lm/sampling.py; a GPT "
@@ -157,6 +159,13 @@ class SyllableInstances:
         # longest piece a sampled run is rendered in, per syllable: a quantile of its training runs' lengths
         self.piece = {s: max(1, int(np.quantile(r[:, 2], piece_quantile))) for s, r in self.runs.items()}
 
+    @functools.cached_property
+    def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every training frame in one array, so that joins are costed for all candidates at once: each video's
+        offset and length (video v's frame t is frame offset[v] + t), and every frame's syllable and features."""
+        lengths = np.array([len(u) for u in self.units], dtype=np.int64)
+        return (np.r_[0, np.cumsum(lengths)[:-1]], lengths, np.concatenate(self.units), np.concatenate(self.features))
+
     def pieces(self, units: np.ndarray) -> list[tuple[int, int]]:
         """(syllable, frames) of each piece to render: each run of ``units`` cut into near-equal pieces no
         longer than its syllable's ``piece`` (a run longer than most of its training runs would otherwise be
@@ -200,22 +209,24 @@ class SyllableInstances:
         the frame that follows the first in its own video to the second's first frame), and (Ka, Kb) how many
         frames later it is made (``join_search``: the later join with the smallest jump, while the first's video
         goes on showing ``a`` or ``b``)."""
-        feats = self.features
-        cost = cdist(np.stack([feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] for v, idx in before]),
-                     np.stack([feats[v][idx[0]] for v, idx in after]))
+        (offset, length, units, feats), m = self.frames, self.join_search
+        v_before = np.array([v for v, _ in before])
+        last = offset[v_before] + [idx[-1] for _, idx in before]  # (Ka,) each one's last frame
+        end = offset[v_before] + length[v_before] - 1  # (Ka,) its video's last frame
+        firsts = np.stack([offset[v] + idx for v, idx in after])  # (Kb, n) frames of each next one
+        cost = cdist(feats[np.minimum(last + 1, end)], feats[firsts[:, 0]])
         later = np.zeros(cost.shape, dtype=np.int64)
-        if not self.join_search:
+        if not m:
             return cost, later
-        def room(v: int, end: int) -> int:  # frames the video goes on with a or b after ``end``, one more after them
-            after_end = self.units[v][end + 1:min(end + 1 + self.join_search, len(self.units[v]) - 1)]
-            return int(np.argmin(np.r_[np.isin(after_end, (a, b)), False]))  # the leading run of a or b
-        rooms = np.array([room(v, idx[-1]) for v, idx in before])  # (Ka,)
-        for e in range(1, min(self.join_search, len(after[0][1]) - 1) + 1):  # the next instance keeps a frame
+        # frames each video goes on with a or b after ``last`` (its leading run, its video's last frame not counted)
+        ahead = last[:, None] + 1 + np.arange(m)  # (Ka, m)
+        goes_on = (ahead < end[:, None]) & np.isin(units[np.minimum(ahead, end[:, None])], (a, b))
+        rooms = np.cumprod(goes_on, axis=1).sum(1)  # (Ka,)
+        for e in range(1, min(m, firsts.shape[1] - 1) + 1):  # the next instance keeps a frame
             ok = np.flatnonzero(rooms >= e)
             if not len(ok):
                 break
-            jump = cdist(np.stack([feats[before[i][0]][before[i][1][-1] + 1 + e] for i in ok]),
-                         np.stack([feats[v][idx[e]] for v, idx in after]))
+            jump = cdist(feats[last[ok] + 1 + e], feats[firsts[:, e]])
             better = jump < cost[ok]
             cost[ok] = np.where(better, jump, cost[ok])
             later[ok] = np.where(better, e, later[ok])
@@ -360,13 +371,14 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
                        "bias": {tok.token(i): round(float(b), 4) for i, b in enumerate(bias.tolist()) if b}}
         write_json_atomic(out / "sampling_bias.json", calibration)
     n_samples = max(cfg.samples, cfg.eval_samples if cfg.evaluate else 0)
-    drawn = [x for first in range(0, n_samples, SAMPLE_BATCH)
+    drawn = [x for first in tqdm(range(0, n_samples, SAMPLE_BATCH), desc=f"sampling {n_samples}", unit="batch",
+                                 leave=False)
              for x in sample_code_batch(model, tok, real_units, n_frames, min(SAMPLE_BATCH, n_samples - first),
                                         tokens_per_frame=tpf, run_lengths=run_lengths, temperature=cfg.temperature,
                                         top_k=cfg.top_k, top_p=cfg.top_p, seed=cfg.seed + first, bias=bias,
                                         follows=follows)]
     records, sampled_units = [], []
-    for i, (units, ids) in enumerate(drawn):
+    for i, (units, ids) in enumerate(tqdm(drawn, desc="rendering", unit="sample", leave=False)):
         codes, feats = (units, None) if render is None else render(units[:, 0], np.random.default_rng(cfg.seed + i))
         all_codes = np.concatenate([real_codes, codes])
         labels = np.concatenate([real_labels, np.full(len(codes), MISSING_LABEL, dtype=np.int64)])

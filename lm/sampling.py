@@ -17,12 +17,18 @@ A GPT gives some probability to every syllable after every other, and free-runni
 syllable transitions where no training video makes one (a held-out video: 2-8 %). A rendered sample can show
 such a transition only as a cut between two videos, which gives it away (benchmarks/RESULTS.md, "Eighth
 session"); ``seen_steps`` gives the mask that keeps sampling to the transitions the training videos make.
+A token text gives each run one step (a syllable then its duration; a run-length tuple), so a step never begins
+with the unit of the step before unless that run was cut at the longest duration: the scheme's
+``next_step_mask`` keeps samples to that, as its texts are (free-running, the syllable GPTs began 14-21 % of
+their steps with the syllable before, where the training texts do at 3-4 %: runs a quarter longer than the
+training videos' on ethome_social; benchmarks/RESULTS.md, "Ninth session").
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
 
 from behavior_tokens.core.errors import ConfigError
@@ -42,8 +48,9 @@ def sample_batch(model, tokenizer: BehaviorTokenizer, prompts: np.ndarray, n_new
     """Continue each row of ``prompts`` (B, L: a video's tokens without the leading ``<sep>``, drawn together)
     by ``n_new`` tokens: (B, n_new). ``bias`` (vocab,) is added to the tempered logits; then only the ``top_k``
     most likely tokens (0: all) and the fewest whose probabilities sum to ``top_p`` (nucleus sampling) may
-    be drawn. ``follows`` (vocab, vocab) bool (``seen_steps``): a step's first token j may come after a step
-    begun by token i only where [i, j] is set (a row with nothing set leaves every token allowed)."""
+    be drawn. A step begins only with a token the scheme allows after the step before (``next_step_mask``:
+    runs are whole). ``follows`` (vocab, vocab) bool (``seen_steps``): a step's first token j may come after a
+    step begun by token i only where [i, j] is set (where that leaves no token, the scheme's rule alone)."""
     if not temperature > 0:
         raise ConfigError("--temperature", f"must be > 0, got {temperature}", "give a positive temperature")
     if not 0 < top_p <= 1:
@@ -63,9 +70,13 @@ def sample_batch(model, tokenizer: BehaviorTokenizer, prompts: np.ndarray, n_new
         logits = model(input_ids=ids[:, -context:]).logits[:, -1].float() / temperature + bias  # (B, vocab)
         position = ids.shape[1] - 1  # tokens of the video so far (after the leading <sep>)
         logits = logits.masked_fill(~masks[position % len(masks)], float("-inf"))
-        if follows is not None and position % len(masks) == 0 and position >= len(masks):
-            allowed = follows[ids[:, -len(masks)]]  # (B, vocab)
-            logits = logits.masked_fill(~(allowed | ~allowed.any(1, keepdim=True)), float("-inf"))
+        if position % len(masks) == 0 and position >= len(masks):  # a step begins, after one
+            rule = tokenizer.scheme.next_step_mask(tokenizer, ids[:, -len(masks):])
+            rule = torch.ones_like(logits, dtype=torch.bool) if rule is None else rule.to(device)  # (B, vocab)
+            if follows is not None:
+                allowed = follows[ids[:, -len(masks)]] & rule & masks[0]  # (B, vocab)
+                rule = torch.where(allowed.any(1, keepdim=True), allowed, rule)
+            logits = logits.masked_fill(~rule, float("-inf"))
         for warp in warpers:
             logits = warp(ids, logits)
         probs = torch.softmax(logits, dim=-1).cpu()
@@ -136,7 +147,8 @@ def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, trai
     target = token_shares(tokenizer, train_ids)
     bias = torch.zeros(len(target))
     kept, distance = [], []
-    for r in range(rounds):
+    bar = tqdm(range(rounds), desc="calibration", unit="round", leave=False)
+    for r in bar:
         ids = sample_batch(model, tokenizer, np.tile(np.asarray(prompt, dtype=np.int64), (batch, 1)), n_new,
                            temperature=temperature, top_k=top_k, top_p=top_p, generator=generator, bias=bias,
                            follows=follows)
@@ -148,6 +160,7 @@ def calibrate_bias(model, tokenizer: BehaviorTokenizer, prompt: np.ndarray, trai
             step[row] = np.log((target[row] * n + 1) / (drawn_shares[row] * n + 1))
         gaps = [np.abs(drawn_shares[row] - target[row]).sum() / 2 for row in masks]
         distance.append(float(np.mean(gaps)))
+        bar.set_postfix(distance=f"{distance[-1]:.3f}")
         bias = bias + torch.as_tensor(step / np.sqrt(r + 1), dtype=torch.float32)
         if r >= rounds // 2:
             kept.append(bias)

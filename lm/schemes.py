@@ -113,6 +113,12 @@ class TokenScheme:
         """Frames each token stands for where the token alone fixes it; None where they must be drawn."""
         return np.ones(len(ids), dtype=np.int64)
 
+    def next_step_mask(self, tok: BehaviorTokenizer, previous: torch.Tensor) -> torch.Tensor | None:
+        """(B, vocab) bool: the tokens that may begin a step after ``previous`` (B, period), the step before it,
+        where the scheme's text rules some out (a sample then has one tokenization, the one its decoded codes
+        would be given); None where any may."""
+        return None
+
     def frame_tokens(self, tok: BehaviorTokenizer, durations: np.ndarray, n_frames: int) -> np.ndarray:
         """For each frame, the index of the token that stands for it (n_frames,): what a frame reads of the
         GPT (lm.embeddings) and the unit it counts as (vocabulary quality). Default: the last token starting
@@ -208,6 +214,12 @@ class RunLengthScheme(TokenScheme):
 
     def token_frames(self, tok, ids):
         return None  # a run's length is not in its token: generation draws it
+
+    def next_step_mask(self, tok, previous):
+        # runs are whole: a run's tuple never comes right after itself (the two would decode to one longer run)
+        allowed = torch.ones(len(previous), len(tok), dtype=torch.bool)
+        allowed[torch.arange(len(previous)), previous[:, 0].cpu()] = False
+        return allowed
 
 
 @register_scheme("bpe")
@@ -308,6 +320,15 @@ class SyllableScheme(TokenScheme):
 
     def token_frames(self, tok, ids):
         return self._token_frames_of([tok.token(i) for i in ids.tolist()])
+
+    def next_step_mask(self, tok, previous):
+        # runs are whole: a syllable comes right after itself only where its run was cut at max_token_frames
+        # (otherwise ``s3 d12 s3 d20`` decodes to one run the text would give as ``s3 d32``)
+        previous = previous.cpu()
+        ended = torch.nonzero(torch.as_tensor(self.token_frames(tok, previous[:, 1]) < self.max_token_frames)).ravel()
+        allowed = torch.ones(len(previous), len(tok), dtype=torch.bool)
+        allowed[ended, previous[ended, 0]] = False
+        return allowed
 
     def frame_tokens(self, tok, durations, n_frames):
         """A frame's syllable token, not the duration token after it: that one would tell a frame inside a run

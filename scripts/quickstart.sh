@@ -24,7 +24,7 @@ python scripts/export_tokens.py --checkpoint "$run" --scheme syllables \
     --units 25 --smooth_frames 15 --target_median_ms 400 --features z_q+relational --guide labels
 "${launch[@]}" scripts/train_lm.py --tokens "$run/tokens" --positions rotary --n_layer 2 --n_embd 64 --n_head 4 --block_size 128 --block_stride 16 \
     --batch_size 16 --dropout 0.3 --lr 1e-3 --warmup_steps 20 --max_steps 600 --eval_every 10 --patience 8
-python scripts/generate_behavior.py --lm "$run/lm" --samples 8 --seconds 60
+python scripts/generate_behavior.py --lm "$run/lm" --samples 8 --seconds 60 --eval_samples 512
 python scripts/probe.py --quantizer "$run" --lm "$run/lm" --max_train 10000
 python scripts/vocabulary_quality.py --tokens "$run/tokens"
 python scripts/dictionary.py --tokens "$run/tokens"

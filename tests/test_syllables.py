@@ -166,6 +166,24 @@ def test_sampling_keeps_to_the_training_videos_transitions_and_the_nucleus():
     np.testing.assert_array_equal(greedy[0], sample_batch(model, tok, ids[None, :2], 20, top_k=1))
 
 
+def test_samples_keep_runs_whole_as_the_token_text_does():
+    # syllable 0 runs 9 frames: with at most 4 frames a token it is s0 d4 s0 d4 s0 d1, the only self-follows
+    train = np.repeat([0, 1, 2, 0, 1, 2], [9, 2, 3, 2, 3, 1]).reshape(-1, 1)
+    tok = BehaviorTokenizer.build([train], "syllables", 1, 3, max_token_frames=4)
+    torch.manual_seed(0)
+    model = build_gpt(LMConfig(n_layer=1, n_embd=16, n_head=2, block_size=8, dropout=0.0), tok)
+    out = sample_batch(model, tok, np.zeros((32, 0), dtype=np.int64), 80, generator=torch.Generator().manual_seed(0))
+    steps = [[(tok.token(int(a)), tok.token(int(b))) for a, b in row.reshape(-1, 2)] for row in out]  # (syllable, duration)
+    repeats = [d for row in steps for (s, d), (s2, _) in itertools.pairwise(row) if s2 == s]  # untrained: often
+    assert repeats and set(repeats) == {"d4"}  # ... only where the run was cut, as the text cuts it
+    # the same for run-length tuples: a tuple never comes right after itself
+    codes = np.repeat([[0, 1], [1, 1], [0, 0]], [3, 2, 4], axis=0)
+    tok = BehaviorTokenizer.build([codes], "rle", 2, 2)
+    model = build_gpt(LMConfig(n_layer=1, n_embd=16, n_head=2, block_size=8, dropout=0.0), tok)
+    out = sample_batch(model, tok, np.zeros((16, 0), dtype=np.int64), 40, generator=torch.Generator().manual_seed(0))
+    assert (out[:, 1:] != out[:, :-1]).all()
+
+
 def test_stage_one_options_shape_their_codes():
     base = dict(family="conv", hidden_size=16, latent_dim=8, codewords=8, window=10)
     feats = np.random.default_rng(0).normal(size=(33, 6)).astype(np.float32)
