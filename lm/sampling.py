@@ -20,8 +20,8 @@ session"); ``seen_steps`` gives the mask that keeps sampling to the transitions 
 A token text gives each run one step (a syllable then its duration; a run-length tuple), so a step never begins
 with the unit of the step before unless that run was cut at the longest duration: the scheme's
 ``next_step_mask`` keeps samples to that, as its texts are (free-running, the syllable GPTs began 14-21 % of
-their steps with the syllable before, where the training texts do at 3-4 %: runs a quarter longer than the
-training videos' on ethome_social; benchmarks/RESULTS.md, "Ninth session").
+their steps with the syllable before, where the training texts do at 2.6-4.4 %: 65-69 runs a minute on
+ethome_social where the training videos hold 76-83; benchmarks/RESULTS.md, "Ninth session").
 """
 
 from __future__ import annotations
