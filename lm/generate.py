@@ -80,6 +80,12 @@ class GenerateConfig(Config):
     join_search: int = option(10, ge=0, help="syllables: a join may be made up to this many frames later where it "
                               "jumps less: the previous instance runs on in its own video while that shows one of the "
                               "two syllables (a transition shown as a video shows it; 0: joins where sampled)")
+    join_relational_weight: float = option(1.0, ge=0, help="syllables: weight of the relational features (speeds, "
+                                           "distances; standardised) beside the animals' coordinates when joins are "
+                                           "costed. 1: as the model reads them (samples hardest to tell from real "
+                                           "ones); below 1, joins jump less in position, the frequency probe reads "
+                                           "them more truly, but samples are told from real ones more easily "
+                                           "(benchmarks/RESULTS.md, 'Tenth session')")
     piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
                                    "syllable's training runs is rendered in pieces no longer (1: whole runs)")
     gif: bool = True
@@ -130,7 +136,9 @@ class SyllableInstances:
     with ``frame_features`` (one (T, F) array per training video: its decoded features) the candidates of a
     whole sample are chosen together by Viterbi, minimising the summed jumps at the joins (the distance from
     the frame that followed the previous instance in its own video to the next instance's first frame; two
-    instances that follow one another in a video join at no cost); without features one candidate is drawn at
+    instances that follow one another in a video join at no cost), measured on ``join_points`` (one (T, D) array
+    per training video, e.g. the features weighted as a viewer sees jumps) or else on the features;
+    without features one candidate is drawn at
     random per syllable. Beside the drawn runs, each piece may go on from where a candidate of the piece
     before ends, when its own video goes on with the sampled syllable (a join at no cost: the video itself).
     With ``join_frames`` k, each instance's features are then shifted so its first frame
@@ -150,9 +158,10 @@ class SyllableInstances:
 
     def __init__(self, export: TokenExport, split: str = "train", draws: int = 64,
                  frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0,
-                 join_search: int = 0):
+                 join_search: int = 0, join_points: list[np.ndarray] | None = None):
         self.codes = list(export.video_codes(split, "codes"))
         self.features, self.join_frames, self.join_search = frame_features, join_frames, join_search
+        self.join_points = join_points
         self.units = [u[:, 0] for u in export.video_codes(split, "syllables")]
         self.runs = runs_of(self.units)  # syllable -> (n, 3) rows
         self.draws = draws  # candidate runs per piece
@@ -162,9 +171,11 @@ class SyllableInstances:
     @functools.cached_property
     def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every training frame in one array, so that joins are costed for all candidates at once: each video's
-        offset and length (video v's frame t is frame offset[v] + t), and every frame's syllable and features."""
+        offset and length (video v's frame t is frame offset[v] + t), and every frame's syllable and the points
+        its joins are measured on."""
         lengths = np.array([len(u) for u in self.units], dtype=np.int64)
-        return (np.r_[0, np.cumsum(lengths)[:-1]], lengths, np.concatenate(self.units), np.concatenate(self.features))
+        points = self.features if self.join_points is None else self.join_points
+        return (np.r_[0, np.cumsum(lengths)[:-1]], lengths, np.concatenate(self.units), np.concatenate(points))
 
     def pieces(self, units: np.ndarray) -> list[tuple[int, int]]:
         """(syllable, frames) of each piece to render: each run of ``units`` cut into near-equal pieces no
@@ -341,9 +352,14 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     decoded = {s: [decode_features(quantizer, c) for c in export.video_codes(s, "codes")] for s in export.dataset}
     by_video = {v: f for s in export.dataset for v, f in zip(export.dataset[s]["video_id"], decoded[s], strict=True)
                 } if export.meta.get("stride", 1) == 1 and export.meta.get("source") == quantizer.cfg.source else None
+    # Joins are costed on the decoded features, their relational part (standardised speeds and inter-animal measures,
+    # after the animals' coordinates) weighted: its frame-to-frame noise hides jumps in position (RESULTS.md, "Tenth
+    # session")
+    pose = quantizer.cfg.n_animals * 2 * quantizer.cfg.n_parts
     render = None if tok.scheme.column != "syllables" else SyllableInstances(
         export, frame_features=decoded["train"], join_frames=cfg.join_frames, piece_quantile=cfg.piece_quantile,
-        join_search=cfg.join_search)
+        join_search=cfg.join_search, join_points=[np.concatenate([f[:, :pose], cfg.join_relational_weight * f[:, pose:]],
+                                                                 axis=1) for f in decoded["train"]])
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):

@@ -424,6 +424,7 @@ def test_short_instances_hand_their_join_shift_on():
     feats = [np.arange(12, dtype=np.float64)[:, None], 100 + np.arange(12, dtype=np.float64)[:, None]]
     render.codes = [u[:, None] for u in units]
     render.units, render.features, render.join_frames, render.draws, render.join_search = units, feats, 4, 8, 0
+    render.join_points = None
     render.runs = runs_of(units)
     render.piece = {s: 99 for s in render.runs}
     chosen = [(1, np.arange(6, 11)), (0, np.arange(5, 6)), (1, np.arange(0, 4))]  # 5 x unit 0, 1 x unit 1, 4 x unit 2
@@ -448,6 +449,7 @@ def test_a_join_is_made_later_where_the_previous_video_shows_the_transition():
         r = SyllableInstances.__new__(SyllableInstances)
         r.codes = [u[:, None] for u in units]
         r.units, r.features, r.join_frames, r.draws, r.join_search = units, feats, 0, 8, join_search
+        r.join_points = None
         r.runs, r.piece = runs_of(units), {0: 99, 1: 99, 2: 99}
         chosen = {0: (0, np.arange(0, 3)), 1: (1, np.arange(3, 6))}  # 3 x unit 0 from video 0, 3 x unit 1 from video 1
         r.candidates = lambda syl, n, rng: [chosen[syl]]
@@ -469,3 +471,28 @@ def test_a_join_is_made_later_where_the_previous_video_shows_the_transition():
     units[0] = np.array([0] * 3 + [2] * 2 + [1] * 4)
     _, shown = render(units, feats, join_search=3)
     assert shown[:, 0].tolist() == [0, 1, 2, 40, 40, 5]
+
+
+def test_joins_are_costed_on_the_points_a_viewer_sees():
+    """With ``join_points`` (e.g. the features with their noisy relational part down-weighted) the instances are
+    chosen by how far those jump at a join, not by the features they show."""
+    from behavior_tokens.lm.dictionary import runs_of
+    # video 0: 3 x unit 0 then 1 x unit 2; videos 1 and 2: 3 x unit 1 each
+    units = [np.array([0, 0, 0, 2]), np.array([1, 1, 1]), np.array([1, 1, 1])]
+    # features: video 1 starts near where video 0 goes on (4.0 after 3.0), video 2 far; the points the other way
+    feats = [np.arange(4, dtype=np.float64)[:, None], np.full((3, 1), 4.5), np.full((3, 1), 50.0)]
+    points = [np.arange(4, dtype=np.float64)[:, None], np.full((3, 1), 90.0), np.full((3, 1), 3.0)]
+
+    def shown(join_points):
+        r = SyllableInstances.__new__(SyllableInstances)
+        r.codes = [u[:, None] for u in units]
+        r.units, r.features, r.join_frames, r.draws, r.join_search = units, feats, 0, 8, 0
+        r.join_points = join_points
+        r.runs, r.piece = runs_of(units), {0: 99, 1: 99, 2: 99}
+        cands = {0: [(0, np.arange(3))], 1: [(1, np.arange(3)), (2, np.arange(3))]}
+        r.candidates = lambda syl, n, rng: cands[syl]
+        r.continuations = lambda before, syl, n: []
+        return r(np.array([0] * 3 + [1] * 3), np.random.default_rng(0))[1][:, 0].tolist()
+
+    assert shown(None) == [0, 1, 2, 4.5, 4.5, 4.5]
+    assert shown(points) == [0, 1, 2, 50, 50, 50]
