@@ -153,6 +153,11 @@ class PosePipeline:
             x = unalign(x, alignment)
         return self.denormalize(x)
 
+    def weigh_relational(self, features: np.ndarray, weight: float, n_animals: int, n_parts: int) -> np.ndarray:
+        """Features (T, animals*2*parts [+ relational]) with their relational part (if any) times ``weight``."""
+        n = n_animals * 2 * n_parts
+        return np.concatenate([features[:, :n], weight * features[:, n:]], axis=1)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -352,14 +352,15 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     decoded = {s: [decode_features(quantizer, c) for c in export.video_codes(s, "codes")] for s in export.dataset}
     by_video = {v: f for s in export.dataset for v, f in zip(export.dataset[s]["video_id"], decoded[s], strict=True)
                 } if export.meta.get("stride", 1) == 1 and export.meta.get("source") == quantizer.cfg.source else None
-    # Joins are costed on the decoded features, their relational part (standardised speeds and inter-animal measures,
-    # after the animals' coordinates) weighted: its frame-to-frame noise hides jumps in position (RESULTS.md, "Tenth
-    # session")
-    pose = quantizer.cfg.n_animals * 2 * quantizer.cfg.n_parts
-    render = None if tok.scheme.column != "syllables" else SyllableInstances(
-        export, frame_features=decoded["train"], join_frames=cfg.join_frames, piece_quantile=cfg.piece_quantile,
-        join_search=cfg.join_search, join_points=[np.concatenate([f[:, :pose], cfg.join_relational_weight * f[:, pose:]],
-                                                                 axis=1) for f in decoded["train"]])
+    render = None
+    if tok.scheme.column == "syllables":
+        # joins costed on the decoded features, their relational part (standardised speeds and inter-animal measures)
+        # weighted: its frame-to-frame noise hides jumps in position (RESULTS.md, "Tenth session")
+        join_points = [pipeline.weigh_relational(f, cfg.join_relational_weight, quantizer.cfg.n_animals,
+                                                 quantizer.cfg.n_parts) for f in decoded["train"]]
+        render = SyllableInstances(export, frame_features=decoded["train"], join_frames=cfg.join_frames,
+                                   piece_quantile=cfg.piece_quantile, join_search=cfg.join_search,
+                                   join_points=join_points)
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):

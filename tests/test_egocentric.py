@@ -61,3 +61,15 @@ def test_missing_alignment_part_is_a_clear_error():
 def test_pipeline_saves_as_dict():
     pipe = PosePipeline(mode="baseline", center_x=1.5, scale=2.0)
     assert PosePipeline.from_dict(pipe.to_dict()) == pipe
+
+
+def test_only_the_relational_part_is_weighed():
+    rec = synthetic_video(7, 60)
+    feats, _ = PosePipeline(relational=True).fit([rec]).forward(rec)
+    coords = rec.n_animals * 2 * rec.n_parts
+    assert feats.shape[1] > coords
+    half = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts)
+    np.testing.assert_array_equal(half[:, :coords], feats[:, :coords])
+    np.testing.assert_allclose(half[:, coords:], 0.5 * feats[:, coords:])
+    plain, _ = PosePipeline().fit([rec]).forward(rec)  # no relational part: unchanged
+    np.testing.assert_array_equal(PosePipeline().weigh_relational(plain, 0.5, rec.n_animals, rec.n_parts), plain)

@@ -414,23 +414,29 @@ def test_frequency_probe_reads_real_videos_at_the_annotators_shares():
                                                                 train[0].vocab[b]))
 
 
+def _fixed_render(units, feats, cands, join_frames=0, join_search=0, join_points=None):
+    """A renderer over marked training 'videos' whose candidates are given ({syllable: [(video, frames)]}), with
+    no continuations: what a test checks is how the chosen ones are joined."""
+    from behavior_tokens.lm.dictionary import runs_of
+    r = SyllableInstances.__new__(SyllableInstances)
+    r.codes, r.units, r.features, r.draws = [u[:, None] for u in units], units, feats, 8
+    r.join_frames, r.join_search, r.join_points = join_frames, join_search, join_points
+    r.runs = runs_of(units)
+    r.piece = {s: 99 for s in r.runs}
+    r.candidates = lambda syl, n, rng: cands[syl]
+    r.continuations = lambda before, syl, n: []
+    return r
+
+
 def test_short_instances_hand_their_join_shift_on():
     """A piece shorter than join_frames has not faded its shift out: the next join starts from where it is
     shown, not from where its own video went (which would snap by what is left of the shift)."""
-    from behavior_tokens.lm.dictionary import runs_of
-    render = SyllableInstances.__new__(SyllableInstances)
     # two training 'videos' of marked frames; syllables: video 0 = 5 x unit 0, 1 x unit 1, 6 x unit 2
     units = [np.array([0] * 5 + [1] + [2] * 6), np.array([2] * 6 + [0] * 5 + [1])]
     feats = [np.arange(12, dtype=np.float64)[:, None], 100 + np.arange(12, dtype=np.float64)[:, None]]
-    render.codes = [u[:, None] for u in units]
-    render.units, render.features, render.join_frames, render.draws, render.join_search = units, feats, 4, 8, 0
-    render.join_points = None
-    render.runs = runs_of(units)
-    render.piece = {s: 99 for s in render.runs}
     chosen = [(1, np.arange(6, 11)), (0, np.arange(5, 6)), (1, np.arange(0, 4))]  # 5 x unit 0, 1 x unit 1, 4 x unit 2
+    render = _fixed_render(units, feats, {s: [c] for s, c in enumerate(chosen)}, join_frames=4)
     render.pieces = lambda u: [(0, 5), (1, 1), (2, 4)]
-    render.candidates = lambda syl, n, rng: [chosen[syl]]
-    render.continuations = lambda before, syl, n: []
     _, shown = render(np.array([0] * 5 + [1] + [2] * 4), np.random.default_rng(0))
     # video 1 frames 106..110; then video 0's frame 5 shifted to 111 (the frame after 110); the shift it leaves
     # after one frame (111 - 5 = 106, 3/4 of it) rides on its video's next frame 6: 6 + 79.5 = 85.5, from where
@@ -443,18 +449,11 @@ def test_short_instances_hand_their_join_shift_on():
 def test_a_join_is_made_later_where_the_previous_video_shows_the_transition():
     """join_search: the previous instance runs on in its own video while that shows one of the two syllables,
     and the join is made where it jumps least; the sampled syllables keep their order and total length."""
-    from behavior_tokens.lm.dictionary import runs_of
-
     def render(units, feats, join_search):
-        r = SyllableInstances.__new__(SyllableInstances)
-        r.codes = [u[:, None] for u in units]
-        r.units, r.features, r.join_frames, r.draws, r.join_search = units, feats, 0, 8, join_search
-        r.join_points = None
-        r.runs, r.piece = runs_of(units), {0: 99, 1: 99, 2: 99}
-        chosen = {0: (0, np.arange(0, 3)), 1: (1, np.arange(3, 6))}  # 3 x unit 0 from video 0, 3 x unit 1 from video 1
-        r.candidates = lambda syl, n, rng: [chosen[syl]]
-        r.continuations = lambda before, syl, n: []
-        return r(np.array([0] * 3 + [1] * 3), np.random.default_rng(0))
+        # 3 x unit 0 from video 0, 3 x unit 1 from video 1
+        cands = {0: [(0, np.arange(0, 3))], 1: [(1, np.arange(3, 6))]}
+        return _fixed_render(units, feats, cands, join_search=join_search)(np.array([0] * 3 + [1] * 3),
+                                                                           np.random.default_rng(0))
 
     # video 0 goes on 0, 0, 1, 1 after the instance: its frames 3.. reach video 1's frame 5 (both 5.0)
     units = [np.array([0] * 5 + [1] * 4), np.array([2] * 3 + [1] * 3)]
@@ -476,23 +475,16 @@ def test_a_join_is_made_later_where_the_previous_video_shows_the_transition():
 def test_joins_are_costed_on_the_points_a_viewer_sees():
     """With ``join_points`` (e.g. the features with their noisy relational part down-weighted) the instances are
     chosen by how far those jump at a join, not by the features they show."""
-    from behavior_tokens.lm.dictionary import runs_of
     # video 0: 3 x unit 0 then 1 x unit 2; videos 1 and 2: 3 x unit 1 each
     units = [np.array([0, 0, 0, 2]), np.array([1, 1, 1]), np.array([1, 1, 1])]
     # features: video 1 starts near where video 0 goes on (4.0 after 3.0), video 2 far; the points the other way
     feats = [np.arange(4, dtype=np.float64)[:, None], np.full((3, 1), 4.5), np.full((3, 1), 50.0)]
     points = [np.arange(4, dtype=np.float64)[:, None], np.full((3, 1), 90.0), np.full((3, 1), 3.0)]
+    cands = {0: [(0, np.arange(3))], 1: [(1, np.arange(3)), (2, np.arange(3))]}
 
     def shown(join_points):
-        r = SyllableInstances.__new__(SyllableInstances)
-        r.codes = [u[:, None] for u in units]
-        r.units, r.features, r.join_frames, r.draws, r.join_search = units, feats, 0, 8, 0
-        r.join_points = join_points
-        r.runs, r.piece = runs_of(units), {0: 99, 1: 99, 2: 99}
-        cands = {0: [(0, np.arange(3))], 1: [(1, np.arange(3)), (2, np.arange(3))]}
-        r.candidates = lambda syl, n, rng: cands[syl]
-        r.continuations = lambda before, syl, n: []
-        return r(np.array([0] * 3 + [1] * 3), np.random.default_rng(0))[1][:, 0].tolist()
+        render = _fixed_render(units, feats, cands, join_points=join_points)
+        return render(np.array([0] * 3 + [1] * 3), np.random.default_rng(0))[1][:, 0].tolist()
 
     assert shown(None) == [0, 1, 2, 4.5, 4.5, 4.5]
     assert shown(points) == [0, 1, 2, 50, 50, 50]
