@@ -153,6 +153,14 @@ class PosePipeline:
             x = unalign(x, alignment)
         return self.denormalize(x)
 
+    def heading_parts(self, bodyparts: list[str]) -> tuple[int, int]:
+        """(from, to) parts whose direction is an animal's heading: the alignment's body axis where the
+        skeleton has it, else the first two parts."""
+        try:
+            return self._parts(bodyparts)[1:]
+        except PoseDataError:
+            return (0, 1) if len(bodyparts) > 1 else (0, 0)
+
     def weigh_relational(self, features: np.ndarray, weight: float, n_animals: int, n_parts: int) -> np.ndarray:
         """Features (T, animals*2*parts [+ relational]) with their relational part (if any) times ``weight``."""
         n = n_animals * 2 * n_parts

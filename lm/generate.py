@@ -40,6 +40,7 @@ from .config import LMConfig
 from .data import TokenExport, held_out_split, load_token_export
 from .dictionary import runs_of
 from .generation_eval import evaluate_generation, fit_decoder_smoothing
+from .joins import JOIN_BLENDS, BlendName, JoinBlend, LinearBlend
 from .sampling import calibrate_bias, sample_batch, seen_steps
 from .tokenizer import BehaviorTokenizer
 
@@ -86,6 +87,10 @@ class GenerateConfig(Config):
                                            "ones); below 1, joins jump less in position, the frequency probe reads "
                                            "them more truly, but samples are told from real ones more easily "
                                            "(benchmarks/RESULTS.md, 'Tenth session')")
+    join_blend: BlendName = option("rigid", help="syllables: how an instance is moved onto the frame that follows "
+                                   "the one before (lm/joins.py): rigid turns, moves and reshapes each animal (a body "
+                                   "keeps its length through a turn); linear shifts every keypoint (a turning body "
+                                   "shortens midway; the default before the eleventh session, benchmarks/RESULTS.md)")
     piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
                                    "syllable's training runs is rendered in pieces no longer (1: whole runs)")
     gif: bool = True
@@ -141,10 +146,12 @@ class SyllableInstances:
     without features one candidate is drawn at
     random per syllable. Beside the drawn runs, each piece may go on from where a candidate of the piece
     before ends, when its own video goes on with the sampled syllable (a join at no cost: the video itself).
-    With ``join_frames`` k, each instance's features are then shifted so its first frame
-    is the one that followed the previous instance (as shown) in its own video, the shift fading out over k
-    frames (a join then moves as a frame of a video does; codes are left as they are). An instance shorter than
-    k frames hands what is left of its shift on to the next one, which would otherwise snap back by it.
+    With ``join_frames`` k, each instance's features are then moved so its first frame
+    is the one that followed the previous instance (as shown) in its own video, the move fading out over k
+    frames (a join then moves as a frame of a video does; codes are left as they are); ``blend`` (lm/joins.py,
+    default linear) says how a move is made: a shift of every feature, or each animal turned, moved and
+    reshaped. An instance shorter than k frames hands what is left of its move on to the next one, which
+    would otherwise snap back by it.
     With ``join_search`` m, a join may be made up to m frames later, where that jump is smaller: the previous
     instance runs on in its own video into the next one's time while that video still shows one of the two
     syllables, and the next instance starts as many frames into its window (the sampled order of syllables
@@ -158,10 +165,10 @@ class SyllableInstances:
 
     def __init__(self, export: TokenExport, split: str = "train", draws: int = 64,
                  frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0,
-                 join_search: int = 0, join_points: list[np.ndarray] | None = None):
+                 join_search: int = 0, join_points: list[np.ndarray] | None = None, blend: JoinBlend | None = None):
         self.codes = list(export.video_codes(split, "codes"))
         self.features, self.join_frames, self.join_search = frame_features, join_frames, join_search
-        self.join_points = join_points
+        self.join_points, self.blend = join_points, blend or LinearBlend()
         self.units = [u[:, 0] for u in export.video_codes(split, "syllables")]
         self.runs = runs_of(self.units)  # syllable -> (n, 3) rows
         self.draws = draws  # candidate runs per piece
@@ -270,15 +277,16 @@ class SyllableInstances:
                   for i, (v, idx) in enumerate(c[p] for c, p in zip(cands, picks, strict=True))]
         shown = [feats[v][idx] for v, idx in chosen]
         if self.join_frames:
-            def fade(t):  # the share of a join's shift left t frames after it
+            def fade(t):  # the share of a join's move left t frames after it
                 return np.clip(1 - np.asarray(t, dtype=np.float64) / self.join_frames, 0, None)
-            shift = np.zeros(shown[0].shape[1])
+            move = None
             for i, (v, idx) in enumerate(chosen[:-1]):
-                # the frame after the previous instance as shown: its video's next frame, still shifted by what is
-                # left of that instance's own shift (a piece shorter than join_frames has not faded out)
-                follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)] + shift * fade(len(idx))
-                shift = follows - shown[i + 1][0]
-                shown[i + 1] = shown[i + 1] + shift[None] * fade(np.arange(len(shown[i + 1])))[:, None]
+                # the frame after the previous instance as shown: its video's next frame, still moved by what is
+                # left of that instance's own move (a piece shorter than join_frames has not faded out)
+                follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)][None]
+                follows = follows[0] if move is None else self.blend.apply(follows, move, fade([len(idx)]))[0]
+                move = self.blend.offset(follows, shown[i + 1][0])
+                shown[i + 1] = self.blend.apply(shown[i + 1], move, fade(np.arange(len(shown[i + 1]))))
         return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)
 
 
@@ -356,11 +364,13 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
     if tok.scheme.column == "syllables":
         # joins costed on the decoded features, their relational part (standardised speeds and inter-animal measures)
         # weighted: its frame-to-frame noise hides jumps in position (RESULTS.md, "Tenth session")
-        join_points = [pipeline.weigh_relational(f, cfg.join_relational_weight, quantizer.cfg.n_animals,
-                                                 quantizer.cfg.n_parts) for f in decoded["train"]]
+        n_animals, n_parts = quantizer.cfg.n_animals, quantizer.cfg.n_parts
+        join_points = [pipeline.weigh_relational(f, cfg.join_relational_weight, n_animals, n_parts)
+                       for f in decoded["train"]]
+        blend = JOIN_BLENDS.lookup(cfg.join_blend)(n_animals, n_parts, pipeline.heading_parts(quantizer.cfg.bodyparts))
         render = SyllableInstances(export, frame_features=decoded["train"], join_frames=cfg.join_frames,
                                    piece_quantile=cfg.piece_quantile, join_search=cfg.join_search,
-                                   join_points=join_points)
+                                   join_points=join_points, blend=blend)
     # Training videos tokenized once: the token rate sizes each sampling round, run lengths give rle durations.
     encoded, frames = [], 0
     for codes in (c for s in lm_cfg.train_splits if s in export.dataset for c in export.video_codes(s)):

@@ -11,6 +11,8 @@ import torch
 
 from behavior_tokens.data import POSE_FORMATS, format_of, read_pose_file
 from behavior_tokens.lm import SCHEMES, TokenizerConfig
+from behavior_tokens.lm.generate import GenerateConfig
+from behavior_tokens.lm.joins import JOIN_BLENDS
 from behavior_tokens.quantize import FAMILIES, BehaviorQuantizer, QuantizerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,8 @@ def test_console_entry_point_lists_and_runs_commands(tmp_path):
     ("export_tokens.py", ["--checkpoint", "x", "--output_dir", "y", "--scheme", "bogus"],
      "error: --scheme: invalid choice: 'bogus'"),
     ("train_lm.py", ["--n_embd", "30", "--n_head", "4"], "error: --n_embd: 30 is not divisible by --n_head 4"),
+    ("generate_behavior.py", ["--lm", "x", "--join_blend", "bent"],
+     "error: --join_blend: invalid choice: 'bent' (choose from 'linear', 'rigid')"),
 ])
 def test_scripts_answer_bad_flags_with_one_line(script, args, message):
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True)
@@ -63,6 +67,7 @@ def test_choices_are_the_registries():
     assert typing.get_args(hints["family"]) == tuple(FAMILIES)
     assert set(typing.get_args(hints["pose_format"])) == {"auto", *POSE_FORMATS}
     assert typing.get_args(typing.get_type_hints(TokenizerConfig)["scheme"]) == tuple(SCHEMES)
+    assert typing.get_args(typing.get_type_hints(GenerateConfig)["join_blend"]) == tuple(JOIN_BLENDS)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))

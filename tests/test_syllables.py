@@ -414,13 +414,15 @@ def test_frequency_probe_reads_real_videos_at_the_annotators_shares():
                                                                 train[0].vocab[b]))
 
 
-def _fixed_render(units, feats, cands, join_frames=0, join_search=0, join_points=None):
+def _fixed_render(units, feats, cands, join_frames=0, join_search=0, join_points=None, blend=None):
     """A renderer over marked training 'videos' whose candidates are given ({syllable: [(video, frames)]}), with
     no continuations: what a test checks is how the chosen ones are joined."""
     from behavior_tokens.lm.dictionary import runs_of
+    from behavior_tokens.lm.joins import LinearBlend
     r = SyllableInstances.__new__(SyllableInstances)
     r.codes, r.units, r.features, r.draws = [u[:, None] for u in units], units, feats, 8
     r.join_frames, r.join_search, r.join_points = join_frames, join_search, join_points
+    r.blend = blend or LinearBlend()
     r.runs = runs_of(units)
     r.piece = {s: 99 for s in r.runs}
     r.candidates = lambda syl, n, rng: cands[syl]
@@ -488,3 +490,44 @@ def test_joins_are_costed_on_the_points_a_viewer_sees():
 
     assert shown(None) == [0, 1, 2, 4.5, 4.5, 4.5]
     assert shown(points) == [0, 1, 2, 50, 50, 50]
+
+
+def test_a_rigid_join_turns_the_animal_it_moves():
+    """blend rigid: an instance whose animal faces another way than the frame that should come before it is
+    turned onto it at the join (every keypoint there), the turn fading out; its body keeps its length."""
+    from behavior_tokens.lm.joins import RigidBlend
+    # one animal, parts tail and nose 2 apart: video 0 faces +x, video 1 faces +y, both still
+    east, north = np.array([-1.0, 1, 0, 0]), np.array([0.0, 0, -1, 1])  # "(c k)": x of tail, nose, y of tail, nose
+    units = [np.array([0] * 5), np.array([1] * 5)]
+    feats = [np.tile(east, (5, 1)), np.tile(north, (5, 1)) + [3, 3, 0, 0]]
+    cands = {0: [(0, np.arange(4))], 1: [(1, np.arange(4))]}
+    render = _fixed_render(units, feats, cands, join_frames=2, blend=RigidBlend(1, 2, (0, 1)))
+    shown = render(np.array([0] * 4 + [1] * 4), np.random.default_rng(0))[1]
+    np.testing.assert_allclose(shown[4], east, atol=1e-12)  # the frame video 0 shows next
+    half = np.sqrt(0.5)  # halfway: turned 45 degrees, centred halfway to video 1's centroid (3, 0)
+    np.testing.assert_allclose(shown[5], [1.5 - half, 1.5 + half, -half, half], atol=1e-12)
+    np.testing.assert_allclose(shown[6:], np.tile(north + [3, 3, 0, 0], (2, 1)), atol=1e-12)
+    lengths = np.hypot(shown[:, 1] - shown[:, 0], shown[:, 3] - shown[:, 2])
+    np.testing.assert_allclose(lengths, 2)
+    # the linear blend shifts each keypoint: halfway the body is shorter
+    linear = _fixed_render(units, feats, cands, join_frames=2)(np.array([0] * 4 + [1] * 4), np.random.default_rng(0))[1]
+    assert np.hypot(linear[5, 1] - linear[5, 0], linear[5, 3] - linear[5, 2]) == pytest.approx(2 * half)
+
+
+@pytest.mark.parametrize("name", ["linear", "rigid"])
+def test_join_blends_move_a_frame_onto_its_target(name):
+    """A join blend's offset at weight 1 takes the first frame onto the target (animals turned the short way
+    round, the relational features beside the keypoints shifted), at weight 0 leaves a frame as it is."""
+    from behavior_tokens.lm.joins import JOIN_BLENDS
+    rng = np.random.default_rng(0)
+    blend = JOIN_BLENDS[name](2, 3, (0, 2))
+    frames, target = rng.normal(size=(4, 2 * 2 * 3 + 5)), rng.normal(size=2 * 2 * 3 + 5)
+    move = blend.offset(target, frames[0])
+    out = blend.apply(frames, move, np.array([1.0, 0.0, 0.5, 0.0]))
+    np.testing.assert_allclose(out[0], target, atol=1e-12)
+    np.testing.assert_allclose(out[[1, 3]], frames[[1, 3]], atol=1e-12)
+    np.testing.assert_allclose(out[2, 12:], frames[2, 12:] + 0.5 * (target[12:] - frames[0, 12:]))
+    if name == "rigid":  # a heading of 170 degrees onto -170 turns by +20, not -340
+        one = JOIN_BLENDS[name](1, 2, (0, 1))  # tail at the origin, nose at the heading: "(c k)"
+        turn = one.offset(*(np.array([0, np.cos(a), 0, np.sin(a)]) for a in np.radians([-170, 170])))[1]
+        assert turn[0] == pytest.approx(np.radians(20))
