@@ -87,10 +87,12 @@ class GenerateConfig(Config):
                                            "ones); below 1, joins jump less in position, the frequency probe reads "
                                            "them more truly, but samples are told from real ones more easily "
                                            "(benchmarks/RESULTS.md, 'Tenth session')")
-    join_blend: BlendName = option("rigid", help="syllables: how an instance is moved onto the frame that follows "
+    join_blend: BlendName = option("orbit", help="syllables: how an instance is moved onto the frame that follows "
                                    "the one before (lm/joins.py): rigid turns, moves and reshapes each animal (a body "
-                                   "keeps its length through a turn); linear shifts every keypoint (a turning body "
-                                   "shortens midway; the default before the eleventh session, benchmarks/RESULTS.md)")
+                                   "keeps its length through a turn); orbit also moves the other animals round the "
+                                   "first in distance and bearing (an intruder goes round the resident, not across "
+                                   "it); linear shifts every keypoint (a turning body shortens midway; the default "
+                                   "before the eleventh session, benchmarks/RESULTS.md)")
     piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
                                    "syllable's training runs is rendered in pieces no longer (1: whole runs)")
     gif: bool = True

@@ -10,6 +10,8 @@ is the frame the previous one's video showed next, and the move fades out over a
 - ``rigid``: each animal's difference split into its centroid, its heading (a rotation about the centroid)
   and its body shape in its own frame, each faded; the body turns at its own length. Features beyond the
   keypoints (the relational ones) are shifted as in ``linear``.
+- ``orbit``: ``rigid``, the other animals' centroids moved about the first one's in distance and bearing, so
+  an intruder moved from one side of the resident to the other goes round it rather than across it.
 
 An offset is made by ``offset(target, first)`` and applied with per-frame weights by ``apply``; weight 1 on
 ``first`` gives ``target`` (exactly, up to rounding), weight 0 leaves a frame as it is.
@@ -64,21 +66,59 @@ class RigidBlend(JoinBlend):
         heading = np.arctan2(axis[..., 1], axis[..., 0])
         return centroid, heading, _turn(x - centroid[..., None], -heading), np.asarray(frames, dtype=np.float64)[:, n:]
 
+    def _place(self, centroid: np.ndarray) -> np.ndarray:
+        """(T, A, 2) centroids -> (T, P) the coordinates their move fades in (here: themselves)."""
+        return centroid.reshape(len(centroid), -1)
+
+    def _unplace(self, place: np.ndarray) -> np.ndarray:
+        return place.reshape(len(place), -1, 2)
+
+    def _place_offset(self, target: np.ndarray, first: np.ndarray) -> np.ndarray:
+        return target - first
+
     def offset(self, target, first):
         (c1, h1, s1, r1), (c0, h0, s0, r0) = self._parts(np.asarray(target)[None]), self._parts(np.asarray(first)[None])
-        turn = (h1 - h0 + np.pi) % (2 * np.pi) - np.pi  # the shorter way round
-        return c1[0] - c0[0], turn[0], s1[0] - s0[0], r1[0] - r0[0]
+        return (self._place_offset(self._place(c1)[0], self._place(c0)[0]), _short_way(h1 - h0)[0], s1[0] - s0[0],
+                r1[0] - r0[0])
 
     def apply(self, frames, offset, weights):
         dc, dh, ds, dr = offset
         w = np.asarray(weights, dtype=np.float64)
         c, h, s, r = self._parts(frames)
-        h = h + w[:, None] * dh
-        x = _turn(s + w[:, None, None, None] * ds, h) + (c + w[:, None, None] * dc)[..., None]
+        c = self._unplace(self._place(c) + w[:, None] * dc)
+        x = _turn(s + w[:, None, None, None] * ds, h + w[:, None] * dh) + c[..., None]
         return np.concatenate([rearrange(x, "t a c k -> t (a c k)"), r + w[:, None] * dr], axis=1)
 
 
+@JOIN_BLENDS.register("orbit")
+class OrbitBlend(RigidBlend):
+    """``rigid``, and each animal after the first moved about the first in distance and bearing (the shorter
+    way round): an intruder moved between two places beside the resident goes round it, not across it."""
+
+    def _place(self, centroid):
+        rel = centroid[:, 1:] - centroid[:, :1]  # (T, A-1, 2)
+        return np.concatenate([centroid[:, 0], np.hypot(rel[..., 0], rel[..., 1]),
+                               np.arctan2(rel[..., 1], rel[..., 0])], axis=1)
+
+    def _unplace(self, place):
+        n = (place.shape[1] - 2) // 2
+        first, dist, bearing = place[:, :2], place[:, 2:2 + n], place[:, 2 + n:]
+        rel = np.stack([dist * np.cos(bearing), dist * np.sin(bearing)], axis=-1)
+        return np.concatenate([first[:, None], first[:, None] + rel], axis=1)
+
+    def _place_offset(self, target, first):
+        n = (len(target) - 2) // 2
+        d = target - first
+        d[2 + n:] = _short_way(d[2 + n:])
+        return d
+
+
 BlendName = JOIN_BLENDS.choices()  # what --join_blend accepts
+
+
+def _short_way(angle: np.ndarray) -> np.ndarray:
+    """An angle difference as the shorter turn, in [-pi, pi)."""
+    return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
 def _turn(xy: np.ndarray, angle: np.ndarray) -> np.ndarray:

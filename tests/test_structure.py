@@ -54,7 +54,7 @@ def test_console_entry_point_lists_and_runs_commands(tmp_path):
      "error: --scheme: invalid choice: 'bogus'"),
     ("train_lm.py", ["--n_embd", "30", "--n_head", "4"], "error: --n_embd: 30 is not divisible by --n_head 4"),
     ("generate_behavior.py", ["--lm", "x", "--join_blend", "bent"],
-     "error: --join_blend: invalid choice: 'bent' (choose from 'linear', 'rigid')"),
+     "error: --join_blend: invalid choice: 'bent' (choose from 'linear', 'rigid', 'orbit')"),
 ])
 def test_scripts_answer_bad_flags_with_one_line(script, args, message):
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True)

@@ -514,7 +514,7 @@ def test_a_rigid_join_turns_the_animal_it_moves():
     assert np.hypot(linear[5, 1] - linear[5, 0], linear[5, 3] - linear[5, 2]) == pytest.approx(2 * half)
 
 
-@pytest.mark.parametrize("name", ["linear", "rigid"])
+@pytest.mark.parametrize("name", ["linear", "rigid", "orbit"])
 def test_join_blends_move_a_frame_onto_its_target(name):
     """A join blend's offset at weight 1 takes the first frame onto the target (animals turned the short way
     round, the relational features beside the keypoints shifted), at weight 0 leaves a frame as it is."""
@@ -527,7 +527,28 @@ def test_join_blends_move_a_frame_onto_its_target(name):
     np.testing.assert_allclose(out[0], target, atol=1e-12)
     np.testing.assert_allclose(out[[1, 3]], frames[[1, 3]], atol=1e-12)
     np.testing.assert_allclose(out[2, 12:], frames[2, 12:] + 0.5 * (target[12:] - frames[0, 12:]))
-    if name == "rigid":  # a heading of 170 degrees onto -170 turns by +20, not -340
+    if name != "linear":  # a heading of 170 degrees onto -170 turns by +20, not -340
         one = JOIN_BLENDS[name](1, 2, (0, 1))  # tail at the origin, nose at the heading: "(c k)"
         turn = one.offset(*(np.array([0, np.cos(a), 0, np.sin(a)]) for a in np.radians([-170, 170])))[1]
         assert turn[0] == pytest.approx(np.radians(20))
+
+
+def test_an_orbit_join_moves_the_intruder_round_the_resident():
+    """blend orbit: an intruder moved between two places beside the resident keeps its distance to it on the
+    way (rigid and linear cut across, closer to the resident: what a probe reads as contact)."""
+    from behavior_tokens.lm.joins import JOIN_BLENDS
+
+    def pose(ix, iy):  # resident (tail, nose) at (0, -0.5), (0, 0.5); intruder's two parts about (ix, iy), facing +y
+        return np.array([0, 0, -0.5, 0.5, ix, ix, iy - 0.5, iy + 0.5])  # "(a c k)"
+
+    def centre_distance(frame):
+        x = frame.reshape(2, 2, 2).mean(axis=2)
+        return np.hypot(*(x[1] - x[0]))
+
+    first, target = pose(0, 2), pose(2, 0)
+    halfway = {name: JOIN_BLENDS[name](2, 2, (0, 1)).apply(first[None], JOIN_BLENDS[name](2, 2, (0, 1)).offset(
+        target, first), np.array([0.5]))[0] for name in ("orbit", "rigid", "linear")}
+    assert centre_distance(halfway["orbit"]) == pytest.approx(2)
+    np.testing.assert_allclose(halfway["orbit"][[4, 5]], np.sqrt(2), atol=1e-12)  # x of both parts: 45 degrees round
+    assert centre_distance(halfway["rigid"]) == pytest.approx(np.sqrt(2))
+    assert centre_distance(halfway["linear"]) == pytest.approx(np.sqrt(2))
