@@ -32,10 +32,11 @@ class Alignment:
     angle: np.ndarray  # (T,) float64, radians
 
 
-def _rotate(xy: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotate (T, animals, 2, parts) counter-clockwise by angle (T,)."""
-    c = np.cos(angle)[:, None, None]
-    s = np.sin(angle)[:, None, None]
+def rotate(xy: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rotate (T, animals, 2, parts) counter-clockwise by angle (T,) (every animal alike) or (T, animals)."""
+    angle = np.asarray(angle, dtype=np.float64)
+    angle = angle[:, None, None] if angle.ndim == 1 else angle[..., None]
+    c, s = np.cos(angle), np.sin(angle)
     x, y = xy[:, :, 0], xy[:, :, 1]
     return np.stack([c * x - s * y, s * x + c * y], axis=2)
 
@@ -47,13 +48,13 @@ def align(keypoints: np.ndarray, *, animal: int, anchor: int, axis_from: int, ax
     origin = kp[:, animal, :, anchor].copy()  # (T, 2)
     axis = kp[:, animal, :, axis_to] - kp[:, animal, :, axis_from]  # (T, 2)
     angle = np.pi / 2 - np.arctan2(axis[:, 1], axis[:, 0])  # rotate the axis onto +y
-    aligned = _rotate(kp - origin[:, None, :, None], angle)
+    aligned = rotate(kp - origin[:, None, :, None], angle)
     return aligned, Alignment(origin, angle)
 
 
 def unalign(aligned: np.ndarray, alignment: Alignment) -> np.ndarray:
     """Exact inverse of :func:`align` for any (T, animals, 2, parts) array in the aligned frame."""
-    back = _rotate(np.asarray(aligned, dtype=np.float64), -alignment.angle)
+    back = rotate(np.asarray(aligned, dtype=np.float64), -alignment.angle)
     return back + alignment.origin[:, None, :, None]
 
 

@@ -151,8 +151,8 @@ class SyllableInstances:
     With ``join_frames`` k, each instance's features are then moved so its first frame
     is the one that followed the previous instance (as shown) in its own video, the move fading out over k
     frames (a join then moves as a frame of a video does; codes are left as they are); ``blend`` (lm/joins.py,
-    default linear) says how a move is made: a shift of every feature, or each animal turned, moved and
-    reshaped. An instance shorter than k frames hands what is left of its move on to the next one, which
+    default linear) says how a move is made: a shift of every feature, or each animal turned and reshaped,
+    its place moved straight (rigid) or round the first animal (orbit). An instance shorter than k frames hands what is left of its move on to the next one, which
     would otherwise snap back by it.
     With ``join_search`` m, a join may be made up to m frames later, where that jump is smaller: the previous
     instance runs on in its own video into the next one's time while that video still shows one of the two
@@ -288,7 +288,9 @@ class SyllableInstances:
                 follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)][None]
                 follows = follows[0] if move is None else self.blend.apply(follows, move, fade([len(idx)]))[0]
                 move = self.blend.offset(follows, shown[i + 1][0])
-                shown[i + 1] = self.blend.apply(shown[i + 1], move, fade(np.arange(len(shown[i + 1]))))
+                k = min(self.join_frames, len(shown[i + 1]))  # frames the move has not faded out of
+                shown[i + 1] = np.concatenate([self.blend.apply(shown[i + 1][:k], move, fade(np.arange(k))),
+                                               shown[i + 1][k:]])
         return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)
 
 

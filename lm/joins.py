@@ -23,6 +23,7 @@ import numpy as np
 from einops import rearrange
 
 from behavior_tokens.core.registry import Registry
+from behavior_tokens.data.egocentric import rotate
 
 JOIN_BLENDS = Registry("join blend", "--join_blend")
 
@@ -64,7 +65,7 @@ class RigidBlend(JoinBlend):
         centroid = x.mean(axis=3)
         axis = x[..., self.axis[1]] - x[..., self.axis[0]]  # (T, A, 2)
         heading = np.arctan2(axis[..., 1], axis[..., 0])
-        return centroid, heading, _turn(x - centroid[..., None], -heading), np.asarray(frames, dtype=np.float64)[:, n:]
+        return centroid, heading, rotate(x - centroid[..., None], -heading), np.asarray(frames, dtype=np.float64)[:, n:]
 
     def _place(self, centroid: np.ndarray) -> np.ndarray:
         """(T, A, 2) centroids -> (T, P) the coordinates their move fades in (here: themselves)."""
@@ -86,7 +87,7 @@ class RigidBlend(JoinBlend):
         w = np.asarray(weights, dtype=np.float64)
         c, h, s, r = self._parts(frames)
         c = self._unplace(self._place(c) + w[:, None] * dc)
-        x = _turn(s + w[:, None, None, None] * ds, h + w[:, None] * dh) + c[..., None]
+        x = rotate(s + w[:, None, None, None] * ds, h + w[:, None] * dh) + c[..., None]
         return np.concatenate([rearrange(x, "t a c k -> t (a c k)"), r + w[:, None] * dr], axis=1)
 
 
@@ -120,8 +121,3 @@ def _short_way(angle: np.ndarray) -> np.ndarray:
     """An angle difference as the shorter turn, in [-pi, pi)."""
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
-
-def _turn(xy: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(T, A, 2, K) turned counter-clockwise by ``angle`` (T, A)."""
-    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    return np.stack([cos * xy[:, :, 0] - sin * xy[:, :, 1], sin * xy[:, :, 0] + cos * xy[:, :, 1]], axis=2)

@@ -546,8 +546,8 @@ def test_an_orbit_join_moves_the_intruder_round_the_resident():
         return np.hypot(*(x[1] - x[0]))
 
     first, target = pose(0, 2), pose(2, 0)
-    halfway = {name: JOIN_BLENDS[name](2, 2, (0, 1)).apply(first[None], JOIN_BLENDS[name](2, 2, (0, 1)).offset(
-        target, first), np.array([0.5]))[0] for name in ("orbit", "rigid", "linear")}
+    blends = {name: JOIN_BLENDS[name](2, 2, (0, 1)) for name in ("orbit", "rigid", "linear")}
+    halfway = {name: b.apply(first[None], b.offset(target, first), np.array([0.5]))[0] for name, b in blends.items()}
     assert centre_distance(halfway["orbit"]) == pytest.approx(2)
     np.testing.assert_allclose(halfway["orbit"][[4, 5]], np.sqrt(2), atol=1e-12)  # x of both parts: 45 degrees round
     assert centre_distance(halfway["rigid"]) == pytest.approx(np.sqrt(2))
