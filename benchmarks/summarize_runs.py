@@ -28,7 +28,8 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 
 KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
-        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train", "max_freq_diff", "max_freq_diff_train",
+        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train",
+        "speed_ratio_train_vs_real", "max_freq_diff", "max_freq_diff_train",
         "max_freq_implied_train", "max_freq_train_vs_real", "max_probe_vs_annotators", "max_freq_diff_annotators",
         "auc", "auc_train",
         "auc_train_vs_real", "unseen_transitions_pct",
@@ -60,6 +61,7 @@ def summarize(run: Path, samples: str = "samples") -> dict:
                                                           for v in e["behavior_frequencies"].values())
                             if e.get("behavior_frequencies") else None})
         row.update(speed_ratio_train=g["intruder_speed_px"].get("ratio_training"),
+                   speed_ratio_train_vs_real=g["intruder_speed_px"].get("training_vs_real_ratio"),
                    auc_train=g.get("training_vs_generated_auc"), auc_train_vs_real=g.get("training_vs_real_auc"))
         if "unseen_syllable_transitions" in g:  # sampled transitions no training video shows
             row["unseen_transitions_pct"] = 100 * g["unseen_syllable_transitions"]["samples"]

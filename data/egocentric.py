@@ -20,7 +20,7 @@ from einops import rearrange
 
 from .errors import PoseDataError
 from .records import PoseRecord
-from .relational import relational_features
+from .relational import relational_features, relational_step_columns
 from .skeleton import find_part
 
 
@@ -162,10 +162,15 @@ class PosePipeline:
         except PoseDataError:
             return (0, 1) if len(bodyparts) > 1 else (0, 0)
 
-    def weigh_relational(self, features: np.ndarray, weight: float, n_animals: int, n_parts: int) -> np.ndarray:
-        """Features (T, animals*2*parts [+ relational]) with their relational part (if any) times ``weight``."""
+    def weigh_relational(self, features: np.ndarray, weight: float, n_animals: int, n_parts: int,
+                         step_weight: float = 1.0) -> np.ndarray:
+        """Features (T, animals*2*parts [+ relational]) with their relational part (if any) times ``weight``, and
+        its frame-to-frame steps (``relational_step_columns``: egomotion, speeds) times ``step_weight`` as well."""
         n = n_animals * 2 * n_parts
-        return np.concatenate([features[:, :n], weight * features[:, n:]], axis=1)
+        rel = weight * features[:, n:]
+        if rel.shape[1] and step_weight != 1:
+            rel[:, relational_step_columns(n_animals)] *= step_weight
+        return np.concatenate([features[:, :n], rel], axis=1)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -87,6 +87,11 @@ class GenerateConfig(Config):
                                            "ones); below 1, joins jump less in position, the frequency probe reads "
                                            "them more truly, but samples are told from real ones more easily "
                                            "(benchmarks/RESULTS.md, 'Tenth session')")
+    join_step_weight: float = option(1.0, ge=0, help="syllables: weight of the relational features' frame-to-frame "
+                                     "steps (the resident's egomotion, the others' speeds) in the join cost, on top "
+                                     "of --join_relational_weight. They are the noisiest features: a join costed on "
+                                     "them prefers instances that begin and end still, so samples move less than "
+                                     "their training videos (benchmarks/RESULTS.md, 'Twelfth session')")
     join_blend: BlendName = option("orbit", help="syllables: how an instance is moved onto the frame that follows "
                                    "the one before (lm/joins.py): rigid turns, moves and reshapes each animal (a body "
                                    "keeps its length through a turn); orbit also moves the other animals round the "
@@ -369,8 +374,8 @@ def _generate(cfg: GenerateConfig, model, tok: BehaviorTokenizer, lm_cfg: LMConf
         # joins costed on the decoded features, their relational part (standardised speeds and inter-animal measures)
         # weighted: its frame-to-frame noise hides jumps in position (RESULTS.md, "Tenth session")
         n_animals, n_parts = quantizer.cfg.n_animals, quantizer.cfg.n_parts
-        join_points = [pipeline.weigh_relational(f, cfg.join_relational_weight, n_animals, n_parts)
-                       for f in decoded["train"]]
+        join_points = [pipeline.weigh_relational(f, cfg.join_relational_weight, n_animals, n_parts,
+                                                 cfg.join_step_weight) for f in decoded["train"]]
         blend = JOIN_BLENDS.lookup(cfg.join_blend)(n_animals, n_parts, pipeline.heading_parts(quantizer.cfg.bodyparts))
         render = SyllableInstances(export, frame_features=decoded["train"], join_frames=cfg.join_frames,
                                    piece_quantile=cfg.piece_quantile, join_search=cfg.join_search,

@@ -19,10 +19,12 @@ the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 - real vs generated: logistic regression on 1 s windows (per-feature mean, std and mean absolute
   frame-to-frame change of the egocentric features), 5-fold cross-validated ROC AUC (0.5: cannot tell).
 
-Each check is also made against the training videos, the only behavior the samples can know, and the
-held-out videos are told from the training videos by the same classifier (``training_vs_real_auc``):
-how far real videos differ from one another sets what "like the real thing" can mean (on ethome_social
-the held-out video's windows are told from the training videos' at AUC 0.67-0.76, benchmarks/RESULTS.md).
+Each check is also made against the training videos, the only behavior the samples can know, and on the
+training videos against the held-out ones, real against real (``training_vs_real_auc`` by the same
+classifier, ``training_vs_real_ratio`` of intruder speeds, ``training_vs_real_difference`` of behavior
+shares): what a model that reproduced its training videos exactly would score against the held-out videos.
+How far real videos differ from one another sets what "like the real thing" can mean (on ethome_social the
+held-out video's windows are told from the training videos' at AUC 0.67-0.76, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -185,6 +187,8 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
     speed = out["intruder_speed_px"]
     speed["ratio"] = speed["generated"] / max(speed["real"], 1e-9)
     speed["ratio_training"] = speed["generated"] / max(speed["training"], 1e-9)
+    # real against real: the ratio a model that moved exactly as its training videos do would reach
+    speed["training_vs_real_ratio"] = speed["training"] / max(speed["real"], 1e-9)
     if vocab and any(r.labelled for r in train):
         freq = behavior_frequencies(train, real, generated, vocab, seed, units=units)
         for v in freq.values():

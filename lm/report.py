@@ -173,6 +173,9 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
                         "generated": e["training_vs_generated_auc"]},
                        {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
                         "real value": e["training_vs_real_auc"]}]
+            if "training_vs_real_ratio" in speed:  # absent from checks written before it was measured
+                checks.append({"check": "intruder speed, training / held-out videos (real against real)",
+                               "real": ref, "real value": speed["training_vs_real_ratio"]})
         freqs += [{"behavior": b, "real": ref, "real share": v["real"],
                    "real, annotators": _or_blank(v.get("real_labelled")), "generated share": v["generated"],
                    "relative_difference": v["relative_difference"],

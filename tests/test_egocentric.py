@@ -71,5 +71,13 @@ def test_only_the_relational_part_is_weighed():
     half = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts)
     np.testing.assert_array_equal(half[:, :coords], feats[:, :coords])
     np.testing.assert_allclose(half[:, coords:], 0.5 * feats[:, coords:])
+    # the steps (egomotion, the intruder's speed) weighed apart, the places (distances, headings) not
+    from behavior_tokens.data.relational import relational_names
+    still = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts, step_weight=0)
+    names = relational_names(rec.n_animals)
+    zeroed = [n for n, col in zip(names, still[:, coords:].T, strict=True) if not col.any()]
+    assert zeroed == ["ego_lateral_speed", "ego_forward_speed", "ego_turn", "a1_speed"]
+    kept = [i for i, n in enumerate(names) if n not in zeroed]
+    np.testing.assert_allclose(still[:, coords:][:, kept], 0.5 * feats[:, coords:][:, kept])
     plain, _ = PosePipeline().fit([rec]).forward(rec)  # no relational part: unchanged
     np.testing.assert_array_equal(PosePipeline().weigh_relational(plain, 0.5, rec.n_animals, rec.n_parts), plain)

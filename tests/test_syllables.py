@@ -399,6 +399,26 @@ def test_behavior_frequencies_interval_and_syllable_implied_shares():
     assert any(abs(dwell[0][b]["implied"] - dwell[1][b]["implied"]) > 0.01 for b in vocab)  # the units differ
 
 
+def test_samples_that_are_the_training_videos_score_the_real_against_real_ceiling():
+    from behavior_tokens.data import synthetic_video
+    from behavior_tokens.lm.generation_eval import compare, intruder_speed
+    from behavior_tokens.lm.report import generation_rows
+    train, real = [synthetic_video(s, 900) for s in (1, 2)], [synthetic_video(3, 900)]
+    pipe = PosePipeline().fit(train)
+    # known answer: a model that reproduced its training videos exactly scores, against the held-out video, what
+    # the training videos themselves score there (real against real), on speed and on behavior shares
+    ev = compare(train, real, train, pipe, train[0].vocab)
+    speed = ev["intruder_speed_px"]
+    assert speed["training_vs_real_ratio"] == pytest.approx(intruder_speed(train) / intruder_speed(real))
+    assert speed["ratio"] == pytest.approx(speed["training_vs_real_ratio"]) and speed["ratio_training"] == 1.0
+    for v in ev["behavior_frequencies"].values():
+        assert v["relative_difference"] == pytest.approx(v["training_vs_real_difference"])
+        assert v["relative_difference_training"] == 0
+    checks = {c["check"]: c for c in generation_rows({"reference": "raw", **ev})[0]}
+    row = checks["intruder speed, training / held-out videos (real against real)"]
+    assert row["real value"] == speed["training_vs_real_ratio"]
+
+
 def test_frequency_probe_reads_real_videos_at_the_annotators_shares():
     """The frequency check's probe must read a held-out video's behaviors at the share its annotators gave them,
     on keypoints as noisy as decoded ones: a probe with balanced class weights calls the rarer behaviors wherever
