@@ -24,7 +24,7 @@ training videos against the held-out ones, real against real (``training_vs_real
 classifier, ``training_vs_real_ratio`` of intruder speeds, ``training_vs_real_difference`` of behavior
 shares): what a model that reproduced its training videos exactly would score against the held-out videos.
 How far real videos differ from one another sets what "like the real thing" can mean (on ethome_social the
-held-out video's windows are told from the training videos' at AUC 0.67-0.76, benchmarks/RESULTS.md).
+held-out video's windows are told from the training videos' at AUC 0.68-0.79, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
