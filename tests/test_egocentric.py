@@ -10,6 +10,7 @@ from behavior_tokens.data import (
     synthetic_video,
     unalign,
 )
+from behavior_tokens.data.relational import relational_names
 
 
 @pytest.mark.parametrize("mode", ["egocentric", "baseline"])
@@ -72,7 +73,6 @@ def test_only_the_relational_part_is_weighed():
     np.testing.assert_array_equal(half[:, :coords], feats[:, :coords])
     np.testing.assert_allclose(half[:, coords:], 0.5 * feats[:, coords:])
     # the steps (egomotion, the intruder's speed) weighed apart, the places (distances, headings) not
-    from behavior_tokens.data.relational import relational_names
     still = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts, step_weight=0)
     names = relational_names(rec.n_animals)
     zeroed = [n for n, col in zip(names, still[:, coords:].T, strict=True) if not col.any()]
