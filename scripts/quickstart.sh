@@ -13,16 +13,17 @@ run=${1:-runs/quickstart}
 source=${2:-synthetic}
 held=()
 if (($# > 2)); then held=(--test_videos "${@:3}"); fi
-threads=$(python -c "import os; print(os.cpu_count() or 1)")
-# accelerate launch gives a CPU process one thread unless told otherwise
-launch=(accelerate launch --num_processes 1 --num_cpu_threads_per_process "$threads")
+# One process: the training scripts make their own accelerate.Accelerator, so they run as plain Python (with every
+# CPU thread, as `accelerate launch --num_cpu_threads_per_process` would give them). The launcher adds nothing for one
+# process but a traceback and status 1 around a script's one-line error (several processes: README, "Stage one").
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(python -c "import os; print(os.cpu_count() or 1)")}
 
-"${launch[@]}" scripts/train_quantizer.py --source "$source" "${held[@]}" --output_dir "$run" \
+python scripts/train_quantizer.py --source "$source" "${held[@]}" --output_dir "$run" \
     --family conv --kmeans_init --dead_restart_steps 100 --relational \
     --max_steps 400 --checkpoint_every 100 --eval_every 200
 python scripts/export_tokens.py --checkpoint "$run" --scheme syllables \
     --units 25 --smooth_frames 15 --target_median_ms 400 --features z_q+relational --guide labels
-"${launch[@]}" scripts/train_lm.py --tokens "$run/tokens" --positions rotary --n_layer 2 --n_embd 64 --n_head 4 --block_size 128 --block_stride 16 \
+python scripts/train_lm.py --tokens "$run/tokens" --positions rotary --n_layer 2 --n_embd 64 --n_head 4 --block_size 128 --block_stride 16 \
     --batch_size 16 --dropout 0.3 --lr 1e-3 --warmup_steps 20 --max_steps 600 --eval_every 10 --patience 8
 python scripts/generate_behavior.py --lm "$run/lm" --samples 8 --seconds 60 --eval_samples 512
 python scripts/probe.py --quantizer "$run" --lm "$run/lm" --max_train 10000

@@ -233,6 +233,19 @@ def test_oneline_disk_full_during_training(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["max_steps"] == 4
 
 
+def test_oneline_the_main_job(tmp_path):
+    """The README's first command, given a video its source does not hold, ends in the script's one line and status 2
+    (accelerate's launcher would wrap it in a traceback and exit 1), and makes no run folder."""
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    res = subprocess.run(["bash", str(root / "scripts" / "quickstart.sh"), str(tmp_path / "run"), "synthetic", "nope"],
+                         capture_output=True, text=True, cwd=root)
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2, res.stderr[-800:]
+    assert lines and lines[-1].startswith("error: --test_videos: videos ['nope']") and "Traceback" not in res.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_oneline_corrupt_files(capsys, tmp_path):
     src = labelled_folder(tmp_path / "data", n_videos=2)
     pose = next((src / "dlc").glob("*.csv"))
