@@ -26,7 +26,8 @@ from behavior_tokens.lm import (
 )
 from behavior_tokens.lm.embeddings import frame_token_index
 from behavior_tokens.lm.evaluate import context_windows
-from behavior_tokens.lm.generate import GenerateConfig, RunLengths, generate_behavior, sample_codes
+from behavior_tokens.lm.generate import GenerateConfig, generate_behavior, sample_codes
+from behavior_tokens.lm.instances import RunLengths
 from behavior_tokens.lm.sampling import (
     allowed_masks,
     calibrate_bias,

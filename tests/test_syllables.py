@@ -25,12 +25,8 @@ from behavior_tokens.lm import (
     build_gpt,
     train_lm,
 )
-from behavior_tokens.lm.generate import (
-    GenerateConfig,
-    SyllableInstances,
-    generate_behavior,
-    sample_codes,
-)
+from behavior_tokens.lm.generate import GenerateConfig, generate_behavior, sample_codes
+from behavior_tokens.lm.instances import SyllableInstances
 from behavior_tokens.lm.sampling import allowed_masks, sample_batch, seen_steps, token_shares
 from behavior_tokens.lm.train import EarlyStopping
 from behavior_tokens.quantize import BehaviorQuantizer, QuantizerConfig, train_quantizer
