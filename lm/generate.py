@@ -94,8 +94,10 @@ class GenerateConfig(Config):
                                    "first in distance and bearing (an intruder goes round the resident, not across "
                                    "it); linear shifts every keypoint (a turning body shortens midway; the default "
                                    "before the eleventh session, benchmarks/RESULTS.md)")
-    piece_quantile: float = option(0.9, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
-                                   "syllable's training runs is rendered in pieces no longer (1: whole runs)")
+    piece_quantile: float = option(1.0, gt=0, le=1, help="syllables: a sampled run longer than this quantile of its "
+                                   "syllable's training runs is rendered in pieces no longer (1: only a run longer "
+                                   "than all of them; below 1, more joins inside sampled runs, which the frequency "
+                                   "probe reads as other behavior: benchmarks/RESULTS.md, 'Fourteenth session')")
     gif: bool = True
     evaluate: bool = option(True, help="compare the samples with held-out videos (lm/generation_eval.py): "
                             "intruder speed, behavior frequencies, real-vs-generated AUC")
