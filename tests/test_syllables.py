@@ -296,6 +296,12 @@ def test_syllables_from_export_to_generated_keypoints(tmp_path):
     p = render.piece[0]
     assert render.pieces(np.array([0] * (2 * p - 1) + [1] * 2)) == [(0, p), (0, p - 1), (1, 2)]
     assert render.pieces(np.array([0] * p)) == [(0, p)]
+    # by default (as generate_behavior renders) a run is cut only where it is longer than every training run of its
+    # syllable: none is stretched, no other gets a join inside
+    longest = int(render.runs[0][:, 2].max())
+    whole = SyllableInstances(export, piece_quantile=GenerateConfig(lm="x").piece_quantile)
+    assert whole.pieces(np.array([0] * longest)) == [(0, longest)]
+    assert whole.pieces(np.array([0] * (longest + 1))) == [(0, longest // 2 + 1), (0, (longest + 1) // 2)]
     # joins: the next instance starts at the frame that followed the previous one, the shift fading over 4 frames
     wanted = np.repeat(np.unique(train_units[0])[[0, 1, 2, 0, 1, 2, 0, 1]], 6)
     _, cut = SyllableInstances(export, frame_features=marks)(wanted, np.random.default_rng(0))
