@@ -6,8 +6,9 @@ A sample continues the first ``prompt_seconds`` of a held-out video (or starts f
 it fixes them (groups, combined, bpe, syllables); ``rle`` tokens carry no duration, so each sampled run
 gets one drawn from that token's run lengths in the training split. Prompt frames keep their real codes and labels.
 Sampled syllables are shown as real training instances of them (``lm.instances``). Decoded keypoints are
-egocentric (see quantize.decode): the resident is held at the dataset's mean position, body axis up. Each sample is written as a record folder (``data.load_records``),
-its tokens and codes (``.npz``), a strip of frames above an ethogram (``.png``) and a ``.gif``.
+egocentric (see quantize.decode): the resident is held at the dataset's mean position, body axis up. Each sample
+is written as a record folder (``data.load_records``), its tokens and codes (``.npz``), a strip of frames above an
+ethogram (``.png``) and a ``.gif``.
 """
 
 from __future__ import annotations
