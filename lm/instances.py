@@ -3,7 +3,7 @@ sampled syllable is shown as (``SyllableInstances``: candidates per piece, joins
 Viterbi, each join's move faded in by a ``lm.joins`` blend).
 
 The renderer's choices and what each did to the generation checks are in benchmarks/RESULTS.md (the third to the
-thirteenth sessions).
+fourteenth sessions).
 """
 
 from __future__ import annotations
