@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from behavior_tokens.core.vocabulary import Lookup, runs
-from behavior_tokens.lm import LMConfig, load_token_export, train_lm
+from behavior_tokens.core.runs import runs
+from behavior_tokens.core.vocabulary import Lookup
+from behavior_tokens.generation import sample_codes
+from behavior_tokens.lm import LMConfig, load_lm, load_token_export, train_lm
 from behavior_tokens.lm.data import held_out_split
 from behavior_tokens.lm.evaluate import gpt_nll
-from behavior_tokens.lm.generate import load_lm, sample_codes
 
 MAIN_JOB = dict(n_layer=2, n_embd=64, n_head=4, block_size=128, block_stride=16, batch_size=16, dropout=0.3, lr=1e-3,
                 warmup_steps=20, max_steps=600, eval_every=10, patience=8)

@@ -1,4 +1,4 @@
-"""The syllable-level ablation (issue 12): what each candidate does to the units and to reconstruction.
+"""The syllable-level ablation: what each candidate does to the units and to reconstruction.
 
 For every stage-one variant (trained once per fold and kept in ``--root``), the export's levels are
 measured on the held-out video(s) with core.vocabulary (units, seen once, unseen held-out frames,
@@ -39,6 +39,8 @@ STAGE_ONE = {  # name: QuantizerConfig changes against today's main job
     "contrastive": {"contrastive_weight": 1.0},
     "rate5": {"code_rate": 5},
     "coarse16": {"coarse_codewords": 16},
+    "cosine": {"distance": "cosine"},
+    "shared": {"shared_codebook": True},
 }
 SECOND_STAGE = {  # name: (what is measured, options)
     "codes": ("codes", {}),

@@ -1,4 +1,4 @@
-"""The issue-12 goals, read from main-job run folders (scripts/quickstart.sh): one row per run, then the mean.
+"""The main job's goals, read from main-job run folders (scripts/quickstart.sh): one row per run, then the mean.
 
     python benchmarks/summarize_runs.py runs/syn runs/ethome_120637 runs/ethome_121558 ...
     python benchmarks/summarize_runs.py --samples samples_again runs/syn ...  (samples generated into another folder)
@@ -77,7 +77,7 @@ def summarize(run: Path, samples: str = "samples") -> dict:
                                                   for v in freqs.values())
         if freqs and all("implied_difference_training" in v for v in freqs.values()):  # before rendering
             row["max_freq_implied_train"] = max(abs(v["implied_difference_training"]) for v in freqs.values())
-    sur = lay.root / "surprisal" / "surprisal.json"
+    sur = lay.surprisal / "surprisal.json"
     if sur.exists():
         faults = {r["fault"]: r for r in read_json(sur)["faults"]}
         row.update(auroc_swap=faults.get("identity swap", {}).get("auroc_anomaly"),

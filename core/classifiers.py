@@ -49,5 +49,5 @@ def frequency_probe(seed: int = 0, max_iter: int = 200):
     """A labeller whose share of frames per behavior is the annotators': fitted on the frames as they come
     (balanced class weights, right for balanced accuracy, make a probe call the rare behavior wherever it is
     unsure: on decoded synthetic held-out frames the balanced logistic probe reads mount on 14 % of frames the
-    annotators label 7.7 %, these trees 7.9 %; benchmarks/RESULTS.md, sixth session)."""
+    annotators label 7.7 %, these trees 7.9 %; benchmarks/RESULTS.md, "Generated behavior")."""
     return HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed)

@@ -34,45 +34,34 @@ MARKER_FILE = ".behavior-tokens.json"  # {"kind": ...}: this project made the fo
 
 @dataclass(frozen=True)
 class RunLayout:
-    """The main job's folders: the stage-one run at ``root``, every later stage beneath it."""
+    """The main job's folders: the stage-one run at ``root``, every later stage in a sub-folder named here."""
 
     root: Path
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
 
-    @property
-    def tokens(self) -> Path:
-        return self.root / "tokens"
+    @classmethod
+    def of_export(cls, tokens: str | Path) -> RunLayout:
+        """The run a token export in its default place (``RUN/tokens``) belongs to."""
+        return cls(Path(tokens).parent)
 
-    @property
-    def lm(self) -> Path:
-        return self.root / "lm"
+    def _sub(self, name: str) -> Path:
+        return self.root / name
 
-    @property
-    def probe(self) -> Path:
-        return self.root / "probe"
-
-    @property
-    def codebook(self) -> Path:
-        return self.root / "codebook"
-
-    @property
-    def vocabulary(self) -> Path:
-        return self.root / "vocabulary"
-
-    @property
-    def samples(self) -> Path:
-        return self.root / "samples"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report.md"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / METRICS_FILE
-
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG_FILE
+    tokens = property(lambda self: self._sub("tokens"), doc="the token export (stage one's codes and syllables)")
+    lm = property(lambda self: self._sub("lm"), doc="the GPT's training run")
+    samples = property(lambda self: self._sub("samples"), doc="generated behavior and its checks")
+    probe = property(lambda self: self._sub("probe"), doc="probes of every representation")
+    vocabulary = property(lambda self: self._sub("vocabulary"), doc="vocabulary quality of every level")
+    dictionary = property(lambda self: self._sub("dictionary"), doc="the token dictionary")
+    surprisal = property(lambda self: self._sub("surprisal"), doc="surprisal timelines and injected faults")
+    search = property(lambda self: self._sub("search"), doc="one sub-folder per search")
+    groups = property(lambda self: self._sub("groups"), doc="group comparison")
+    codebook = property(lambda self: self._sub("codebook"), doc="codebook analysis")
+    html = property(lambda self: self._sub("html"), doc="the HTML page and its assets")
+    report = property(lambda self: self._sub("report.md"))
+    quantizer_plot = property(lambda self: self._sub("training_quantizer.png"))
+    lm_plot = property(lambda self: self._sub("training_lm.png"))
+    metrics = property(lambda self: self._sub(METRICS_FILE))
+    config = property(lambda self: self._sub(CONFIG_FILE))

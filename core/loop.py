@@ -58,7 +58,7 @@ def epoch_loader(dataset, batch_size: int, seed: int, what: str) -> torch.utils.
 
 
 @dataclass
-class RunSession:
+class TrainingRun:
     """A training run under way: its accelerator, folder, config and resume point."""
 
     cfg: RunConfig
@@ -98,7 +98,7 @@ class RunSession:
 
 
 def start_run(cfg: RunConfig, kind: str, *, grad_accum: int = 1, reads: dict[str, Path] | None = None
-              ) -> RunSession:
+              ) -> TrainingRun:
     """Check the config and the output folder, set up accelerate and seed; nothing is written yet."""
     cfg.validate()
     run_dir = Path(cfg.output_dir)
@@ -107,7 +107,7 @@ def start_run(cfg: RunConfig, kind: str, *, grad_accum: int = 1, reads: dict[str
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=grad_accum,
                               log_with=available_trackers(), project_dir=str(run_dir))
     set_seed(cfg.seed)
-    return RunSession(cfg, kind, accelerator, run_dir, reads)
+    return TrainingRun(cfg, kind, accelerator, run_dir, reads)
 
 
 @dataclass
@@ -126,21 +126,21 @@ class StepSpec:
     stop: Callable[[dict], bool] | None = None  # on the main process, after an evaluation: stop early?
 
 
-def train_steps(session: RunSession, model, optimizer, loader, spec: StepSpec, stop_after: int | None = None
+def train_steps(run: TrainingRun, model, optimizer, loader, spec: StepSpec, stop_after: int | None = None
                 ) -> tuple[int, dict, bool]:
     """Train from the resume point to ``max_steps`` (or ``stop_after``, as if killed after the checkpoint
     there); returns (last step, last evaluation, whether ``spec.stop`` ended it early). The evaluation at
     ``max_steps`` is the caller's."""
-    acc, cfg = session.accelerator, session.cfg
-    step = session.start_step
+    acc, cfg = run.accelerator, run.cfg
+    step = run.start_step
     end = min(cfg.max_steps, stop_after) if stop_after is not None else cfg.max_steps
     with tqdm(total=cfg.max_steps, initial=step, disable=not acc.is_local_main_process, desc=spec.desc) as bar:
-        return _steps(session, model, optimizer, loader, spec, step, end, bar)
+        return _steps(run, model, optimizer, loader, spec, step, end, bar)
 
 
-def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: int, end: int, bar
+def _steps(run: TrainingRun, model, optimizer, loader, spec: StepSpec, step: int, end: int, bar
            ) -> tuple[int, dict, bool]:
-    acc, cfg, run_dir = session.accelerator, session.cfg, session.run_dir
+    acc, cfg, run_dir = run.accelerator, run.cfg, run.run_dir
     grad_accum = acc.gradient_accumulation_steps
     batches_per_epoch = len(loader)
     t0, seen, last_eval = time.time(), 0, {}
@@ -181,8 +181,8 @@ def _steps(session: RunSession, model, optimizer, loader, spec: StepSpec, step: 
             # evaluate before checkpointing: a checkpoint then holds what the evaluation changed (early-stopping
             # state, any random draws), and a run resumed from it goes on exactly as one never stopped
             if spec.eval_every and step % spec.eval_every == 0 and step < cfg.max_steps:
-                last_eval = evaluate_on_main(session, spec, step)
-                stop = spec.stop is not None and _agreed(acc, session.main and spec.stop(last_eval))
+                last_eval = evaluate_on_main(run, spec, step)
+                stop = spec.stop is not None and _agreed(acc, run.main and spec.stop(last_eval))
             if step % cfg.checkpoint_every == 0 or step == end or stop:
                 save_checkpoint(acc, cfg, run_dir, step)
             if stop:
@@ -198,10 +198,10 @@ def _agreed(acc, flag: bool) -> bool:
     return bool(broadcast_object_list([flag], from_process=0)[0]) if acc.num_processes > 1 else bool(flag)
 
 
-def evaluate_on_main(session: RunSession, spec: StepSpec, step: int) -> dict:
+def evaluate_on_main(run: TrainingRun, spec: StepSpec, step: int) -> dict:
     """The stage's evaluation on the main process; every process waits for it."""
-    result = spec.evaluate(step) if session.main else {}
-    session.accelerator.wait_for_everyone()
+    result = spec.evaluate(step) if run.main else {}
+    run.accelerator.wait_for_everyone()
     return result
 
 

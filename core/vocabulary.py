@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import homogeneity_score, normalized_mutual_info_score
 
 from .classifiers import balanced_accuracy
+from .runs import run_lengths
 
 MISSING = -1  # the label of an unannotated frame (data.MISSING_LABEL)
 QUALITY_KEYS = ["level", "units_used", "seen_once_pct", "units_95pct", "median_run_ms", "mean_run_ms",
@@ -37,46 +38,18 @@ def sampling_name(stride: int, what: str = "frame") -> str:
     return f"every {stride}{suffix} {what}"
 
 
-def runs(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first frames, lengths) of the runs of equal consecutive values of (T,) units."""
-    units = np.asarray(units)
-    if len(units) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([[0], np.flatnonzero(units[1:] != units[:-1]) + 1])
-    return starts, np.diff(np.append(starts, len(units)))
-
-
-def run_lengths(units: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal consecutive values of (T,) units."""
-    return runs(units)[1]
-
-
-def run_transitions(units: np.ndarray) -> list[tuple[int, int]]:
-    """(unit, next unit) at each change of (T,) units, in order."""
-    values = np.asarray(units)[runs(units)[0]]
-    return list(zip(values[:-1].tolist(), values[1:].tolist(), strict=True))
-
-
-def unseen_transitions(train: list[np.ndarray], videos: list[np.ndarray]) -> float:
-    """The share of the transitions between runs of ``videos`` (each (T,) units) that no video of ``train``
-    makes (0 when there is none)."""
-    seen = {p for v in train for p in run_transitions(v)}
-    made = [p in seen for v in videos for p in run_transitions(v)]
-    return 1.0 - float(np.mean(made)) if made else 0.0
-
-
 def split_statistics(videos: list[np.ndarray], fps: float) -> dict:
     """Units used, share seen once, units covering 95 % of frames, run lengths in ms, over a split's videos."""
     allu = np.concatenate(videos) if videos else np.zeros(0, dtype=np.int64)
     _, counts = np.unique(allu, return_counts=True)
-    runs = np.concatenate([run_lengths(v) for v in videos]) if videos else np.zeros(0)
+    lengths = np.concatenate([run_lengths(v) for v in videos]) if videos else np.zeros(0)
     order = np.sort(counts)[::-1]
     covering = int(np.searchsorted(np.cumsum(order), 0.95 * len(allu)) + 1) if len(allu) else 0
     return {"frames": int(len(allu)), "units_used": int(len(counts)),
             "seen_once_pct": 100.0 * float((counts == 1).mean()) if len(counts) else 0.0,
             "units_95pct": covering,
-            "median_run_ms": 1000.0 * float(np.median(runs)) / fps if len(runs) else 0.0,
-            "mean_run_ms": 1000.0 * float(np.mean(runs)) / fps if len(runs) else 0.0}
+            "median_run_ms": 1000.0 * float(np.median(lengths)) / fps if len(lengths) else 0.0,
+            "mean_run_ms": 1000.0 * float(np.mean(lengths)) / fps if len(lengths) else 0.0}
 
 
 @dataclass

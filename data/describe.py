@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from behavior_tokens.core.config import Config, option
+
 from .records import MISSING_LABEL, PoseCollection
+
+
+@dataclass
+class DescribeConfig(Config):
+    source: str = option("synthetic", help="'synthetic[:N[:MINUTES]]', a pose file or folder, a dlc/ + boris/ folder")
+    pose_format: str = option("auto", help="format of the pose files ('auto': recognised by their content)")
+    fps: float = option(0.0, ge=0, help="frame rate of pose files that do not state it")
+    test_videos: list[str] = field(default_factory=list)
+    val_fraction: float = option(0.0, ge=0, le=0.9)
+    seed: int = option(0, ge=0)
 
 
 def describe(collection: PoseCollection) -> str:
@@ -24,3 +38,11 @@ def describe(collection: PoseCollection) -> str:
     first = collection.first
     return (f"{first.n_animals} animals ({', '.join(first.individuals)}) x {first.n_parts} parts "
             f"({', '.join(first.bodyparts)}), {first.fps:g} fps\n" + "\n".join(rows))
+
+
+def describe_source(cfg: DescribeConfig) -> str:
+    """The table of :func:`describe` for the source ``cfg`` names, split as training would split it."""
+    from .sources import load_pose_source
+    return describe(load_pose_source(cfg.source, fps=cfg.fps or None, pose_format=cfg.pose_format,
+                                     test_videos=cfg.test_videos or None, val_fraction=cfg.val_fraction,
+                                     seed=cfg.seed))

@@ -20,7 +20,7 @@ from einops import rearrange
 
 from .errors import PoseDataError
 from .records import PoseRecord
-from .relational import relational_features, relational_step_columns
+from .relational import relational_features
 from .skeleton import find_part
 
 
@@ -162,15 +162,15 @@ class PosePipeline:
         except PoseDataError:
             return (0, 1) if len(bodyparts) > 1 else (0, 0)
 
-    def weigh_relational(self, features: np.ndarray, weight: float, n_animals: int, n_parts: int,
-                         step_weight: float = 1.0) -> np.ndarray:
-        """Features (T, animals*2*parts [+ relational]) with their relational part (if any) times ``weight``, and
-        its frame-to-frame steps (``relational_step_columns``: egomotion, speeds) times ``step_weight`` as well."""
-        n = n_animals * 2 * n_parts
-        rel = weight * features[:, n:]
-        if rel.shape[1] and step_weight != 1:
-            rel[:, relational_step_columns(n_animals)] *= step_weight
-        return np.concatenate([features[:, :n], rel], axis=1)
+    def resident_frame(self, record: PoseRecord) -> PoseRecord:
+        """The record in the frame decoded and generated keypoints are drawn in (pixels, the resident held at the
+        dataset's mean position, its body axis up); the record as it is in baseline mode."""
+        if self.mode != "egocentric":
+            return record
+        feats, _ = self.forward(record)
+        T = record.n_frames
+        kp = self.inverse(feats, Alignment(np.zeros((T, 2)), np.zeros(T)), record.n_animals, record.n_parts)
+        return record.with_keypoints(kp.astype(np.float32))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -35,12 +35,6 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def relational_step_columns(n_animals: int) -> list[int]:
-    """Which relational features (indices into :func:`relational_names`) are frame-to-frame steps: the resident's
-    egomotion and each other animal's speed (the rest are distances and headings, places)."""
-    return [i for i, n in enumerate(relational_names(n_animals)) if n.endswith(("speed", "turn"))]
-
-
 def relational_names(n_animals: int) -> list[str]:
     names = ["ego_lateral_speed", "ego_forward_speed", "ego_turn"]
     for j in range(1, n_animals):

@@ -1,4 +1,5 @@
-"""Stage two: tokens over codewords, a GPT over them, its evaluation, embeddings and samples."""
+"""The language model: token schemes and the tokenizer, token streams, the GPT, its training, evaluation beside
+n-gram baselines, sampling, and the folder a trained GPT is saved in."""
 
 from .config import LMConfig
 from .data import (
@@ -9,17 +10,16 @@ from .data import (
     split_stream,
     token_stream,
 )
-from .embeddings import frame_embeddings
 from .evaluate import baseline_metrics, gpt_nll, nll_metrics
 from .model import build_gpt, n_parameters
 from .ngram import NGramLM
 from .sampling import sample_tokens
+from .saving import load_lm, save_lm
 from .schemes import (
     SCHEMES,
     SPECIAL_TOKENS,
     TokenScheme,
     register_scheme,
-    run_lengths,
     tuple_symbols,
 )
 from .tokenizer import (
@@ -28,10 +28,10 @@ from .tokenizer import (
     build_export_tokenizer,
     tokenizer_for_export,
 )
-from .train import save_lm, train_lm
+from .train import train_lm
 
 __all__ = ["SCHEMES", "SPECIAL_TOKENS", "BehaviorTokenizer", "BlockDataset", "LMConfig", "NGramLM", "TokenExport",
            "TokenScheme", "TokenStream", "TokenizerConfig", "baseline_metrics", "build_export_tokenizer", "build_gpt",
-           "frame_embeddings", "gpt_nll", "load_token_export", "n_parameters", "nll_metrics", "register_scheme",
-           "run_lengths", "sample_tokens", "save_lm", "split_stream", "token_stream", "tokenizer_for_export",
-           "train_lm", "tuple_symbols"]
+           "gpt_nll", "load_lm", "load_token_export", "n_parameters", "nll_metrics", "register_scheme",
+           "sample_tokens", "save_lm", "split_stream", "token_stream", "tokenizer_for_export", "train_lm",
+           "tuple_symbols"]

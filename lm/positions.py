@@ -9,7 +9,7 @@ Why rotary: a syllable stream alternates syllable and duration tokens, so the pr
 always two tokens back. With learned positions that offset must be learnt separately at every
 position, which a few thousand tokens of tracking do not teach: on ethome a GPT-2 predicted the next
 syllable no better than its frequency (held-out 3.24 nats on syllable tokens, the frequencies' entropy
-3.17; rotary 2.53; benchmarks/RESULTS.md, "Rotary positions").
+3.17; rotary 2.53; benchmarks/RESULTS.md, "The GPT over syllables").
 
 Both models load back with ``AutoModelForCausalLM`` and expose the same config names
 (``max_position_embeddings``, ``num_hidden_layers``, ``hidden_size``), which the rest of ``lm/`` reads.

@@ -9,19 +9,19 @@ only (each scheme gives its masks), so every sample decodes to codes.
 
 A GPT calibrated token by token (teacher-forced) can still drift when it reads its own samples: on the
 synthetic videos its free-running samples start a third fewer attack runs than the training videos hold
-(benchmarks/RESULTS.md, "Fourth session"). ``calibrate_bias`` fits a bias on the next-token logits so
+(benchmarks/RESULTS.md, "Generated behavior"). ``calibrate_bias`` fits a bias on the next-token logits so
 that the free-running samples' token frequencies match the training tokens' (moment matching by
 stochastic approximation; the training tokens only, never a held-out video).
 
 A GPT gives some probability to every syllable after every other, and free-running it samples 10-28 % of its
 syllable transitions where no training video makes one (a held-out video: 2-8 %). A rendered sample can show
-such a transition only as a cut between two videos, which gives it away (benchmarks/RESULTS.md, "Eighth
-session"); ``seen_steps`` gives the mask that keeps sampling to the transitions the training videos make.
+such a transition only as a cut between two videos, which gives it away (benchmarks/RESULTS.md, "Generated
+behavior"); ``seen_steps`` gives the mask that keeps sampling to the transitions the training videos make.
 A token text gives each run one step (a syllable then its duration; a run-length tuple), so a step never begins
 with the unit of the step before unless that run was cut at the longest duration: the scheme's
 ``next_step_mask`` keeps samples to that, as its texts are (free-running, the syllable GPTs began 14-21 % of
 their steps with the syllable before, where the training texts do at 2.6-4.4 %: 65-69 runs a minute on
-ethome_social where the training videos hold 76-83; benchmarks/RESULTS.md, "Ninth session").
+ethome_social where the training videos hold 76-83; benchmarks/RESULTS.md, "Generated behavior").
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.registry import Registry
-from behavior_tokens.core.vocabulary import runs
+from behavior_tokens.core.runs import cut_runs, run_values
 
 if TYPE_CHECKING:
     from .tokenizer import BehaviorTokenizer
@@ -48,18 +48,6 @@ def tuple_symbols(codes: np.ndarray) -> list[str]:
 
 def symbol_codes(symbol: str) -> list[int]:
     return [int(v) for v in symbol.split("_")]
-
-
-def run_lengths(symbols: list[str]) -> tuple[list[str], np.ndarray]:
-    """Collapse runs: (values, durations)."""
-    values, durations = [], []
-    for s in symbols:
-        if values and values[-1] == s:
-            durations[-1] += 1
-        else:
-            values.append(s)
-            durations.append(1)
-    return values, np.asarray(durations, dtype=np.int64)
 
 
 def _word_level(symbols: list[str]) -> Tokenizer:
@@ -206,8 +194,8 @@ class RunLengthScheme(TokenScheme):
     fixes_durations = False
 
     def text(self, codes):
-        values, durations = run_lengths(tuple_symbols(codes))
-        return " ".join(values), durations
+        values, durations = run_values(np.asarray(tuple_symbols(codes)))
+        return " ".join(values.tolist()), durations
 
     def durations(self, enc, text_durations):
         return text_durations
@@ -281,13 +269,8 @@ class SyllableScheme(TokenScheme):
         return _word_level([f"s{u}" for u in range(self.codewords)] + [f"d{n}" for n in range(1, self.max_token_frames + 1)])
 
     def _runs(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        units = np.asarray(codes).reshape(-1)
-        starts, lengths = runs(units)
-        pieces = -(-lengths // self.max_token_frames)  # runs cut into pieces of at most max_token_frames
-        values = np.repeat(units[starts], pieces)
-        durations = np.concatenate([[self.max_token_frames] * (p - 1) + [n - self.max_token_frames * (p - 1)]
-                                    for n, p in zip(lengths.tolist(), pieces.tolist(), strict=True)]) if len(units) else []
-        return values, np.asarray(durations, dtype=np.int64)
+        """(syllable, frames) of each token pair: runs cut into pieces of at most max_token_frames."""
+        return cut_runs(*run_values(np.asarray(codes).reshape(-1)), self.max_token_frames)
 
     def text(self, codes):
         values, durations = self._runs(codes)

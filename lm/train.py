@@ -19,8 +19,6 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import write_json_atomic
 from behavior_tokens.core.layout import (
     EVAL_FILE,
-    EXPORT_META,
-    LM_CONFIG_FILE,
     MODEL_DIR,
     STREAMS_DIR,
     RunLayout,
@@ -48,6 +46,7 @@ from .data import (
 )
 from .evaluate import baseline_metrics, comparison_rows, gpt_nll, nll_metrics
 from .model import build_gpt, n_parameters
+from .saving import push_lm, save_lm
 
 RUN_KIND = "lm run"
 TABLE_KEYS = ["model", "tokens", "perplexity", "bits_per_token", "bits_per_frame", "bits_per_second",
@@ -62,34 +61,24 @@ def _optimizer(model, cfg: LMConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
 
 
-def save_lm(model, tokenizer, cfg: LMConfig, export_meta: dict, folder: str | Path) -> Path:
-    """Model and tokenizer into one folder (AutoModelForCausalLM / AutoTokenizer load it), with configs."""
-    folder = Path(folder)
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(folder)
-    cfg.save(folder / LM_CONFIG_FILE)
-    write_json_atomic(folder / EXPORT_META, export_meta)
-    return folder
-
-
 STOP_SPLIT = "early-stopping"
 
 
-def _streams(session, export, cfg: LMConfig, held_name: str
+def _streams(run, export, cfg: LMConfig, held_name: str
              ) -> tuple[TokenStream, TokenStream, TokenStream | None, str | None]:
     """The training, held-out and early-stopping token streams, written once (main process) and memory-mapped
     by all. Early stopping reads the export's validation split when the held-out split is another one, else
     the last ``stop_fraction`` of the training stream (then left out of training): never the held-out split."""
     stop_split = "validation" if cfg.patience and held_name != "validation" and "validation" in export.dataset \
         and "validation" not in cfg.train_splits else None
-    paths = {"train": (cfg.train_splits, session.run_dir / STREAMS_DIR / "train.bin"),
-             "held": ([held_name], session.run_dir / STREAMS_DIR / f"{held_name}.bin")}
+    paths = {"train": (cfg.train_splits, run.run_dir / STREAMS_DIR / "train.bin"),
+             "held": ([held_name], run.run_dir / STREAMS_DIR / f"{held_name}.bin")}
     if stop_split:
-        paths["stop"] = ([stop_split], session.run_dir / STREAMS_DIR / f"{stop_split}.bin")
-    if session.main:
+        paths["stop"] = ([stop_split], run.run_dir / STREAMS_DIR / f"{stop_split}.bin")
+    if run.main:
         for splits, path in paths.values():
             split_stream(export, splits, path)
-    session.accelerator.wait_for_everyone()
+    run.accelerator.wait_for_everyone()
     streams = {k: open_token_stream(path) for k, (_, path) in paths.items()}
     train, held, stop = streams["train"], streams["held"], streams.get("stop")
     if cfg.eval_tokens:
@@ -111,25 +100,18 @@ def _local_path(spec: str) -> Path | None:
     return Path(spec) if Path(spec).exists() else None
 
 
-def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
-    """Train stage two as ``cfg`` says; returns the last held-out evaluation ({gpt, baselines})."""
+def _default_output(cfg: LMConfig) -> None:
+    """The run folder beside the export (``RUN/lm`` for ``RUN/tokens``) when none is named."""
     if not cfg.output_dir:
         if not Path(cfg.tokens).is_dir():
             raise ConfigError("--output_dir", "no run folder named", "name one (tokens from the Hub have no run beside)")
-        cfg.output_dir = str(RunLayout(Path(cfg.tokens).parent).lm)
-    session = start_run(cfg, RUN_KIND, grad_accum=cfg.grad_accum, reads={"--tokens": _local_path(cfg.tokens)})
-    acc = session.accelerator
-    export = load_token_export(cfg.tokens)
-    tok = export.tokenizer
-    held_name = held_out_split(export, cfg.eval_split)
-    if held_name in cfg.train_splits:
-        raise ConfigError("--eval_split", f"{held_name!r} is also a training split ({', '.join(cfg.train_splits)})",
-                          "evaluate on videos the GPT does not train on")
-    cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
-    session.open()
-    train_stream, held_stream, stop_stream, stop_split = _streams(session, export, cfg, held_name)
-    loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size, cfg.block_stride), cfg.batch_size, cfg.seed,
-                          f"training blocks of {cfg.block_size} tokens")
+        cfg.output_dir = str(RunLayout.of_export(cfg.tokens).lm)
+
+
+def _prepared(run, cfg: LMConfig, tok, loader):
+    """The GPT, AdamW, the cosine schedule and the loader prepared by accelerate, early stopping registered, and
+    the state of the checkpoint resumed from (if any) loaded."""
+    acc = run.accelerator
     model = build_gpt(cfg, tok)
     optimizer = _optimizer(model, cfg)
     # accelerate steps a prepared scheduler once per process, so its lengths count all processes
@@ -139,14 +121,34 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     best = EarlyStopping(cfg.patience)
     if cfg.patience:  # its best weights and count travel with each checkpoint
         acc.register_for_checkpointing(best)
-    if session.checkpoint is not None:
-        acc.load_state(str(session.checkpoint))
-        acc.print(f"resumed from {session.checkpoint} at step {session.start_step}")
+    if run.checkpoint is not None:
+        acc.load_state(str(run.checkpoint))
+        acc.print(f"resumed from {run.checkpoint} at step {run.start_step}")
+    return model, optimizer, loader, scheduler, best
+
+
+def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
+    """Train stage two as ``cfg`` says; returns the last held-out evaluation ({gpt, baselines})."""
+    _default_output(cfg)
+    run = start_run(cfg, RUN_KIND, grad_accum=cfg.grad_accum, reads={"--tokens": _local_path(cfg.tokens)})
+    acc = run.accelerator
+    export = load_token_export(cfg.tokens)
+    tok = export.tokenizer
+    held_name = held_out_split(export, cfg.eval_split)
+    if held_name in cfg.train_splits:
+        raise ConfigError("--eval_split", f"{held_name!r} is also a training split ({', '.join(cfg.train_splits)})",
+                          "evaluate on videos the GPT does not train on")
+    cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
+    run.open()
+    train_stream, held_stream, stop_stream, stop_split = _streams(run, export, cfg, held_name)
+    loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size, cfg.block_stride), cfg.batch_size, cfg.seed,
+                          f"training blocks of {cfg.block_size} tokens")
+    model, optimizer, loader, scheduler, best = _prepared(run, cfg, tok, loader)
     acc.print(f"GPT of {n_parameters(model) / 1e6:.2f}M parameters; {cfg.scheme} tokens, vocabulary "
               f"{cfg.vocab_size}; train {len(train_stream.ids):,} tokens ({train_stream.videos} videos, "
               f"{train_stream.tokens_per_frame:.2f} tokens/frame), {held_name} {len(held_stream.ids):,}")
     acc.init_trackers("lm", config=tracker_config(cfg))
-    baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if session.main else {}
+    baselines = baseline_metrics(train_stream, held_stream, len(tok), export.fps) if run.main else {}
 
     def score(stream: TokenStream) -> dict:
         nll = gpt_nll(acc.unwrap_model(model), stream.ids, cfg.block_size, cfg.batch_size, acc.device)
@@ -154,34 +156,39 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
 
     def evaluate(step: int) -> dict:
         res = {"step": step, "split": held_name, "gpt": score(held_stream), "baselines": baselines}
-        log_row(acc, session.run_dir, held_name, step, res["gpt"])
+        log_row(acc, run.run_dir, held_name, step, res["gpt"])
         tqdm.write(format_table(comparison_rows(res["gpt"], baselines), TABLE_KEYS))
         if stop_stream is not None:
             stop = score(stop_stream)
-            log_row(acc, session.run_dir, STOP_SPLIT, step, stop)
+            log_row(acc, run.run_dir, STOP_SPLIT, step, stop)
             best.update({"step": step, "gpt": stop}, acc.unwrap_model(model))
         return res
 
     spec = StepSpec(step=lambda m, x: {"loss": m(input_ids=x, labels=x).loss}, evaluate=evaluate,
                     items=lambda x: x.numel(), rate_name="tokens_per_s", clip_norm=1.0, scheduler=scheduler,
                     eval_every=cfg.eval_every, desc="train lm", stop=best.should_stop)
-    step, result, stopped = train_steps(session, model, optimizer, loader, spec, stop_after)
+    step, result, stopped = train_steps(run, model, optimizer, loader, spec, stop_after)
     finished = step >= cfg.max_steps or stopped
     if finished:
         if not stopped:
-            result = evaluate_on_main(session, spec, step)
-        if session.main and (chosen := best.restore(acc.unwrap_model(model))) is not None:
+            result = evaluate_on_main(run, spec, step)
+        if run.main and (chosen := best.restore(acc.unwrap_model(model))) is not None:
             result = {"step": chosen["step"], "split": held_name, "gpt": score(held_stream), "baselines": baselines,
                       "early_stopping": {"on": stop_split, "best_step": chosen["step"], "stopped_at": step,
                                          "nll": chosen["gpt"]["nll"]}}
-        if session.main:
-            write_json_atomic(session.run_dir / EVAL_FILE, result)
-            save_lm(acc.unwrap_model(model), tok, cfg, export.meta, session.run_dir / MODEL_DIR)
-            acc.print(f"saved {session.run_dir / MODEL_DIR}")
-            if cfg.push_to_hub:
-                push_lm(session.run_dir / MODEL_DIR, cfg.push_to_hub, private=cfg.private)
-    session.close(finished)
+        if run.main:
+            _save(run, cfg, acc.unwrap_model(model), tok, export.meta, result)
+    run.close(finished)
     return result
+
+
+def _save(run, cfg: LMConfig, model, tok, export_meta: dict, result: dict) -> None:
+    """The final evaluation (eval.json) and the model with its tokenizer (model/), pushed when asked."""
+    write_json_atomic(run.run_dir / EVAL_FILE, result)
+    save_lm(model, tok, cfg, export_meta, run.run_dir / MODEL_DIR)
+    run.accelerator.print(f"saved {run.run_dir / MODEL_DIR}")
+    if cfg.push_to_hub:
+        push_lm(run.run_dir / MODEL_DIR, cfg.push_to_hub, private=cfg.private)
 
 
 class EarlyStopping:
@@ -213,15 +220,3 @@ class EarlyStopping:
             return None
         model.load_state_dict(self.state)
         return self.best
-
-
-def push_lm(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> None:
-    """Upload a saved model folder (model, tokenizer, configs) to the Hub; failures leave it as it is."""
-    from huggingface_hub import HfApi
-    try:
-        api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=repo_id)
-    except Exception as e:  # network, auth and offline errors come from several libraries
-        raise RuntimeError(f"--push_to_hub: push as {repo_id!r} failed ({type(e).__name__}: {e}) "
-                           f"(the local model in {folder} is intact; check the network and your token)") from e

@@ -258,19 +258,7 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
     with staged_output(cfg.output_dir, EXPORT_KIND, overwrite=cfg.overwrite, reads=reads) as tmp:
         model, pipeline = load_quantizer(cfg.checkpoint, device=device)
         qcfg: QuantizerConfig = model.cfg
-        if cfg.code_switch_cost > 0 and qcfg.coarse_codewords:
-            raise ConfigError("--code_switch_cost", "persistent codes are made per group, without a coarse level",
-                              "leave --code_switch_cost at 0 for a quantizer with --coarse_codewords")
-        coll, _ = run_collection(qcfg, cfg.source, cfg.test_videos or None, fps=cfg.fps,
-                                 pose_format=cfg.pose_format)
-        first = coll.first
-        if (first.n_animals, first.n_parts) != (qcfg.n_animals, qcfg.n_parts):
-            raise ConfigError("--source", f"{cfg.source or qcfg.source} has {first.n_animals} animals x "
-                              f"{first.n_parts} parts, the quantizer was trained on {qcfg.n_animals} x {qcfg.n_parts}",
-                              "export videos of the skeleton the quantizer knows")
-        if syllables is not None and "train" not in coll.splits:
-            raise ConfigError("--syllables", "the syllable level is fitted on training videos; the source has none",
-                              "export the run's own source, or pass --syllables false")
+        coll = _checked_collection(cfg, qcfg, syllables)
         meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
                 "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE), "groups": qcfg.code_columns,
                 "codewords": max(qcfg.codewords, qcfg.coarse_codewords), "vocab": coll.vocab, "fps": coll.fps,
@@ -286,19 +274,43 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
         features = _features(qcfg.code_columns, qcfg.latent_dim, cfg.with_z_q, syllables is not None)
         dd = DatasetDict({split: _split_dataset(recs, encoded[split], None if units is None else units[split], split,
                                                 features, meta) for split, recs in coll.splits.items()})
-        dd.save_to_disk(str(tmp / DATASET_DIR))
-        (tmp / PARQUET_DIR).mkdir()
-        for split, ds in dd.items():
-            ds.to_parquet(str(tmp / PARQUET_DIR / f"{split}-00000-of-00001.parquet"))
-        meta["splits"] = {s: {"videos": len(ds), "frames": int(sum(ds["n_frames"]))} for s, ds in dd.items()}
-        meta["dataset_sha256"] = dataset_hashes(tmp / DATASET_DIR)
-        (tmp / "README.md").write_text(_card(meta, cfg.license))
-        write_json_atomic(tmp / EXPORT_META, meta)
-        if finish is not None:
-            write_json_atomic(tmp / EXPORT_META, {**meta, "finish": finish(tmp)})
+        _write(tmp, dd, meta, cfg.license, finish)
     if cfg.push_to_hub:
         push_export(cfg.output_dir, cfg.push_to_hub, private=cfg.private)
     return dd
+
+
+def _checked_collection(cfg: ExportConfig, qcfg: QuantizerConfig, syllables: SyllableConfig | None):
+    """The videos to export, split as the quantizer's run split them (or as ``cfg`` says), checked against what
+    the quantizer and the syllable level need."""
+    if cfg.code_switch_cost > 0 and qcfg.coarse_codewords:
+        raise ConfigError("--code_switch_cost", "persistent codes are made per group, without a coarse level",
+                          "leave --code_switch_cost at 0 for a quantizer with --coarse_codewords")
+    coll, _ = run_collection(qcfg, cfg.source, cfg.test_videos or None, fps=cfg.fps, pose_format=cfg.pose_format)
+    first = coll.first
+    if (first.n_animals, first.n_parts) != (qcfg.n_animals, qcfg.n_parts):
+        raise ConfigError("--source", f"{cfg.source or qcfg.source} has {first.n_animals} animals x "
+                          f"{first.n_parts} parts, the quantizer was trained on {qcfg.n_animals} x {qcfg.n_parts}",
+                          "export videos of the skeleton the quantizer knows")
+    if syllables is not None and "train" not in coll.splits:
+        raise ConfigError("--syllables", "the syllable level is fitted on training videos; the source has none",
+                          "export the run's own source, or pass --syllables false")
+    return coll
+
+
+def _write(folder: Path, dd, meta: dict, license: str, finish: Callable[[Path], dict] | None) -> None:
+    """``dataset/``, ``data/*.parquet``, the dataset card and ``export.json`` (with the sha256 of every dataset
+    file and what ``finish`` returned) into the staged folder."""
+    dd.save_to_disk(str(folder / DATASET_DIR))
+    (folder / PARQUET_DIR).mkdir()
+    for split, ds in dd.items():
+        ds.to_parquet(str(folder / PARQUET_DIR / f"{split}-00000-of-00001.parquet"))
+    meta["splits"] = {s: {"videos": len(ds), "frames": int(sum(ds["n_frames"]))} for s, ds in dd.items()}
+    meta["dataset_sha256"] = dataset_hashes(folder / DATASET_DIR)
+    (folder / "README.md").write_text(_card(meta, license))
+    write_json_atomic(folder / EXPORT_META, meta)
+    if finish is not None:
+        write_json_atomic(folder / EXPORT_META, {**meta, "finish": finish(folder)})
 
 
 def push_export(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> None:

@@ -10,7 +10,7 @@
 
 Without guidance a lookup from unsupervised units plateaued at ~0.86 balanced accuracy on ethome_social,
 under logistic regression on hand features (0.894): k-means spends its centres on whatever varies most,
-not on what separates behaviors (benchmarks/RESULTS.md, "Label-guided syllables").
+not on what separates behaviors (benchmarks/RESULTS.md, "Lasting units").
 """
 
 from __future__ import annotations

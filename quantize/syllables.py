@@ -32,6 +32,7 @@ from .viterbi import smooth, viterbi
 
 SYLLABLE_DIR, SYLLABLE_FILE, SYLLABLE_CONFIG = "syllables", "syllables.npz", "syllables.json"
 SyllableFeatures = Literal["z_q", "z_q+relational", "relational"]
+RETIRED_OPTIONS = ("relational_weight",)  # options of earlier versions: they shaped the fit, which the arrays hold
 GuideName = GUIDES.choices()  # what --guide accepts: the registered names
 
 
@@ -40,7 +41,6 @@ class SyllableConfig(Config):
     units: int = option(50, ge=2, help="syllables (k-means centres over smoothed latents)")
     features: SyllableFeatures = option("z_q", help="what the syllables cluster: the quantizer's z_q, the "
                                         "relational features (data.relational), or both")
-    relational_weight: float = option(1.0, gt=0, help="weight of the relational block against the z_q block")
     smooth_frames: int = option(5, ge=1, help="centred moving average of the latents before clustering")
     switch_cost: float = option(0.0, ge=0, help="Viterbi penalty for changing syllable (0 with a target: scanned)")
     target_median_ms: float = option(400.0, ge=0, help="scan the switch cost until the median syllable lasts this "
@@ -54,6 +54,12 @@ class SyllableConfig(Config):
     guide_weight: float = option(1.0, gt=0, help="weight of -log p(unit's behavior | frame) against the distance "
                                  "to a centre (--guide labels)")
     seed: int = option(0, ge=0)
+
+    @classmethod
+    def saved(cls, d: dict) -> SyllableConfig:
+        """The config a saved model records, without the options of earlier versions that only shaped the fit (the
+        saved arrays hold what they did: a model saved by an earlier version assigns as it did there)."""
+        return cls(**{k: v for k, v in d.items() if k not in RETIRED_OPTIONS})
 
 
 class SyllableModel:
@@ -158,7 +164,7 @@ class SyllableModel:
         try:
             arrays = np.load(folder / SYLLABLE_FILE)
             owners = arrays["owners"] if "owners" in arrays else None  # saved before guides existed: unguided
-            return cls(SyllableConfig(**meta["config"]), arrays["mean"], arrays["scale"], arrays["centres"],
+            return cls(SyllableConfig.saved(meta["config"]), arrays["mean"], arrays["scale"], arrays["centres"],
                        meta["switch_cost"], meta["fps"], owners, LabelGuide.from_arrays(arrays))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ArtifactError(str(folder / SYLLABLE_FILE), f"damaged syllable model ({e})",
@@ -166,9 +172,9 @@ class SyllableModel:
 
 
 def block_weights(cfg: SyllableConfig, latent_dim: int, width: int) -> np.ndarray | None:
-    """Per-dimension weights giving the relational block ``relational_weight`` times the z_q block's total weight
-    (each dimension is standardised first, so a block of R dimensions weighs R without them)."""
+    """Per-dimension weights giving the relational block the z_q block's total weight (each dimension is
+    standardised first, so a block of R dimensions would otherwise weigh R)."""
     if cfg.features != "z_q+relational":
         return None
     rel = width - latent_dim
-    return np.concatenate([np.ones(latent_dim), np.full(rel, np.sqrt(cfg.relational_weight * latent_dim / rel))])
+    return np.concatenate([np.ones(latent_dim), np.full(rel, np.sqrt(latent_dim / rel))])

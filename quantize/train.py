@@ -46,39 +46,39 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
 
     ``stop_after`` ends the run after that many steps (as if killed after the checkpoint there).
     """
-    session = start_run(cfg, RUN_KIND, reads={"--source": _source_path(cfg.source)})
-    acc = session.accelerator
+    run = start_run(cfg, RUN_KIND, reads={"--source": _source_path(cfg.source)})
+    acc = run.accelerator
     data = data or load_quantizer_data(cfg)  # fills cfg.n_features, vocab, fps, splits ...
-    session.open({PIPELINE_FILE: data.pipeline.to_dict()})
-    if session.main:
+    run.open({PIPELINE_FILE: data.pipeline.to_dict()})
+    if run.main:
         acc.print(data.collection.summary())
     loader = epoch_loader(data.train_windows(cfg), cfg.batch_size, cfg.seed, "training windows")
     model = BehaviorQuantizer(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model, optimizer, loader = acc.prepare(model, optimizer, loader)
-    if session.checkpoint is not None:
-        acc.load_state(str(session.checkpoint))
-        acc.print(f"resumed from {session.checkpoint} at step {session.start_step}")
+    if run.checkpoint is not None:
+        acc.load_state(str(run.checkpoint))
+        acc.print(f"resumed from {run.checkpoint} at step {run.start_step}")
     acc.init_trackers("quantizer", config=tracker_config(cfg))
     history: list[dict] = []
 
     def validate(step: int) -> dict:
         metrics = {"step": step, **evaluate_quantizer(acc.unwrap_model(model), data, cfg, acc.device)}
         history.append(metrics)
-        log_row(acc, session.run_dir, data.held_out_split, step, metrics)
+        log_row(acc, run.run_dir, data.held_out_split, step, metrics)
         tqdm.write(format_table([metrics], TABLE_KEYS))
         return metrics
 
     spec = StepSpec(step=lambda m, batch: m(batch[0]), evaluate=validate, items=lambda batch: batch[0].shape[0],
                     rate_name="windows_per_s", log_keys=("loss", "recon_loss", "latent", "commitment", "future_loss"),
                     eval_every=cfg.eval_every or len(loader))
-    step, last, _ = train_steps(session, model, optimizer, loader, spec, stop_after)
+    step, last, _ = train_steps(run, model, optimizer, loader, spec, stop_after)
     finished = step >= cfg.max_steps
     if finished:
-        last = evaluate_on_main(session, spec, step)
-        if session.main:
-            save_quantizer(acc.unwrap_model(model), data.pipeline, session.run_dir / MODEL_DIR)
+        last = evaluate_on_main(run, spec, step)
+        if run.main:
+            save_quantizer(acc.unwrap_model(model), data.pipeline, run.run_dir / MODEL_DIR)
             acc.print(f"\nvalidation on {data.held_out_split} videos:\n" + format_table(history, TABLE_KEYS))
-            acc.print(f"saved {session.run_dir / MODEL_DIR}")
-    session.close(finished)
+            acc.print(f"saved {run.run_dir / MODEL_DIR}")
+    run.close(finished)
     return last

@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from calms21_files import calms21_tree, write_json
+from conftest import TINY_QUANTIZER
 from pose_files import labelled_folder, write_boris, write_dlc
 
 from behavior_tokens.cli import run
 from behavior_tokens.core.cli import one_line
 from behavior_tokens.data import boris_labels, load_pose_source, read_calms21_json, synthetic_video
+from behavior_tokens.generation import GenerateConfig, generate_behavior
 from behavior_tokens.lm import LMConfig, TokenizerConfig, load_token_export, train_lm
-from behavior_tokens.lm.generate import GenerateConfig, generate_behavior
 from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
 
-TINY = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
-            svm_max_train=100, svm_max_eval=100, tree_max_train=200, eval_stride=8, family="conv")
+TINY = {**TINY_QUANTIZER, "family": "conv"}
 TINY_FLAGS = [f"--{k}={v}" for k, v in TINY.items()] + ["--max_steps=4", "--checkpoint_every=4", "--log_every=2"]
 TINY_LM = ["--n_layer=1", "--n_embd=16", "--n_head=2", "--block_size=16", "--batch_size=4", "--max_steps=2",
            "--eval_every=0", "--checkpoint_every=2", "--warmup_steps=0"]
@@ -170,7 +170,7 @@ def test_delete_interrupted_overwrite_keeps_the_earlier_run(tmp_path):
     ("generate", ["--lm", "x", "--top_p", "0"], "--top_p: must be > 0"),
     ("generate", ["--lm", "x", "--top_p", "1.5"], "--top_p: must be <= 1"),
     ("generate", ["--lm", "x", "--eval_samples", "-1"], "--eval_samples: must be >= 0"),
-    ("generate", ["--lm", "x", "--calibrate_samples", "0"], "--calibrate_samples: must be >= 1"),
+    ("generate", ["--lm", "x", "--calibrate_rounds", "-1"], "--calibrate_rounds: must be >= 0"),
     ("probe", ["--quantizer", "x", "--max_train", "0"], "--max_train: must be >= 10"),
     ("analyze-codebook", ["--run", "x", "--checkpoint_stride", "0"], "--checkpoint_stride: must be >= 1"),
     ("sweep-codebook", ["--sweep_groups", "0"], "--sweep_groups: must be >= 1"),

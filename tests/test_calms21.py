@@ -1,3 +1,5 @@
+"""CalMS21 files: JSON and NPY readers agree, official splits, the cache, bad sequences named."""
+
 import json
 
 import numpy as np

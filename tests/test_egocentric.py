@@ -1,3 +1,5 @@
+"""The egocentric pipeline: exact round trips, known rotations, relational inputs, the resident's frame."""
+
 import numpy as np
 import pytest
 
@@ -64,20 +66,31 @@ def test_pipeline_saves_as_dict():
     assert PosePipeline.from_dict(pipe.to_dict()) == pipe
 
 
-def test_only_the_relational_part_is_weighed():
+def test_relational_inputs_are_exact_on_slices_and_leave_the_inverse_alone():
+    rec = load_pose_source("synthetic:2:1")["train"][0]
+    pipe = PosePipeline(relational=True).fit([rec])
+    feats, alignment = pipe.forward(rec)
+    assert feats.shape == (rec.n_frames, 28 + len(relational_names(rec.n_animals)))
+    part, _ = pipe.features(rec.keypoints[99:160], rec.bodyparts)
+    np.testing.assert_allclose(part[1:], feats[100:160], atol=1e-5)  # the frame before a slice is its context
+    back = pipe.inverse(feats, alignment, rec.n_animals, rec.n_parts)
+    np.testing.assert_allclose(back, rec.keypoints, atol=1e-3)
+
+
+def test_the_resident_frame_holds_the_resident_still_and_keeps_the_animals_apart():
+    """Decoded and generated keypoints are drawn with the resident's neck at the dataset's mean position and its
+    body axis up; a real video is put in that frame to be compared with them."""
     rec = synthetic_video(7, 60)
-    feats, _ = PosePipeline(relational=True).fit([rec]).forward(rec)
-    coords = rec.n_animals * 2 * rec.n_parts
-    assert feats.shape[1] > coords
-    half = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts)
-    np.testing.assert_array_equal(half[:, :coords], feats[:, :coords])
-    np.testing.assert_allclose(half[:, coords:], 0.5 * feats[:, coords:])
-    # the steps (egomotion, the intruder's speed) weighed apart, the places (distances, headings) not
-    still = PosePipeline(relational=True).weigh_relational(feats, 0.5, rec.n_animals, rec.n_parts, step_weight=0)
-    names = relational_names(rec.n_animals)
-    zeroed = [n for n, col in zip(names, still[:, coords:].T, strict=True) if not col.any()]
-    assert zeroed == ["ego_lateral_speed", "ego_forward_speed", "ego_turn", "a1_speed"]
-    kept = [i for i, n in enumerate(names) if n not in zeroed]
-    np.testing.assert_allclose(still[:, coords:][:, kept], 0.5 * feats[:, coords:][:, kept])
-    plain, _ = PosePipeline().fit([rec]).forward(rec)  # no relational part: unchanged
-    np.testing.assert_array_equal(PosePipeline().weigh_relational(plain, 0.5, rec.n_animals, rec.n_parts), plain)
+    pipe = PosePipeline().fit([rec])
+    held = pipe.resident_frame(rec)
+    neck, tail = find_part(rec.bodyparts, "neck"), find_part(rec.bodyparts, "tail_base")
+    np.testing.assert_allclose(held.keypoints[:, 0, :, neck], np.tile([pipe.center_x, pipe.center_y], (60, 1)),
+                               atol=1e-3)
+    axis = held.keypoints[:, 0, :, neck] - held.keypoints[:, 0, :, tail]
+    np.testing.assert_allclose(axis[:, 0], 0, atol=1e-3)
+    assert (axis[:, 1] > 0).all()
+    # distances between the animals are those of the video (the same rigid move for every animal)
+    def apart(kp):
+        return np.linalg.norm(kp[:, 0].mean(-1) - kp[:, 1].mean(-1), axis=-1)
+    np.testing.assert_allclose(apart(held.keypoints), apart(rec.keypoints), rtol=1e-4)
+    assert PosePipeline(mode="baseline").fit([rec]).resident_frame(rec) is rec

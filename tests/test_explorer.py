@@ -7,53 +7,55 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import TINY_QUANTIZER
 
+from behavior_tokens.core.runs import runs_of
 from behavior_tokens.data import PoseRecord, load_pose_source
-from behavior_tokens.lm import LMConfig, TokenizerConfig, train_lm
-from behavior_tokens.lm.dictionary import (
+from behavior_tokens.explorer.dictionary import (
     DictionaryConfig,
     Videos,
     build_dictionary,
     group_tests,
     posture,
-    runs_of,
     transitions,
     unit_table,
 )
-from behavior_tokens.lm.groups import GroupsConfig, compare_groups, likelihood_ratios
-from behavior_tokens.lm.html_report import build_html
-from behavior_tokens.lm.report import build_report
-from behavior_tokens.lm.search import SearchConfig, edit_distance, search
-from behavior_tokens.lm.surprisal import (
+from behavior_tokens.explorer.groups import GroupsConfig, compare_groups, likelihood_ratios
+from behavior_tokens.explorer.html_report import build_html
+from behavior_tokens.explorer.report import build_report
+from behavior_tokens.explorer.search import SearchConfig, edit_distance, search
+from behavior_tokens.explorer.surprisal import (
     SCORES,
     SurprisalConfig,
     inject_fault,
     spread_over_frames,
     surprisal_report,
 )
+from behavior_tokens.lm import LMConfig, TokenizerConfig, train_lm
 from behavior_tokens.lm.tokenizer import BehaviorTokenizer, build_export_tokenizer
 from behavior_tokens.quantize import QuantizerConfig, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, export_tokens
 from behavior_tokens.quantize.syllables import SyllableConfig
 
-TINY = dict(hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64, svm_max_train=100,
-            svm_max_eval=100, tree_max_train=200, eval_stride=8, family="conv", max_steps=6, checkpoint_every=6)
 
-
-def test_known_answers():
+def test_transitions_and_group_tests_known_answers():
     units = [np.array([1, 1, 2, 2, 2, 1]), np.array([3, 3])]
-    runs = runs_of(units)
-    assert runs[1].tolist() == [[0, 0, 2], [0, 5, 1]] and runs[3].tolist() == [[1, 0, 2]]
     probs = transitions(units, [1, 2, 3])
     np.testing.assert_allclose(probs, [[0, 1, 0], [1, 0, 0], [0, 0, 0]])
-    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4]) == 1
     usage = np.array([[0.9], [0.8], [0.7], [0.1], [0.2], [0.15]])
     (row,) = group_tests(usage, list("abcdef"), {"a": "A", "b": "A", "c": "A", "d": "B", "e": "B", "f": "B"}, [7])
     assert row["p"] < 0.1 and row["mean A"] == pytest.approx(0.8)
+
+
+def test_search_distance_and_surprisal_per_frame_known_answers():
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([], [4]) == 1
     tok = BehaviorTokenizer.build([np.array([[0], [0], [1]])], "syllables", 1, 2)
     ids, durations = tok.encode(np.array([[0], [0], [1]]))
     bits = spread_over_frames(tok, np.array([1.0, 3.0, 2.0, 2.0]), durations, 3)
     np.testing.assert_allclose(bits, [2, 2, 4])  # (1 + 3) over 2 frames, (2 + 2) over 1
+
+
+def test_what_a_unit_reads_as_and_looks_like():
     # unit 0 is 3 of 4 attack frames where attack is 3 of 8 overall: 75 %, 2x; unit 1 is all other
     vids = Videos(["v"], ["train"], [np.array([0, 0, 0, 0, 1, 1, 1, 1])], [np.array([0, 0, 0, 1, 1, 1, 1, 1])], 30.0,
                   {"attack": 0, "other": 1}, "syllables")
@@ -87,7 +89,8 @@ def test_faults_are_where_the_mask_says():
 def run(tmp_path_factory):
     """synthetic:6:1:x4: the second half of the videos attacks 4x as often; quantizer, syllables, GPT."""
     q = tmp_path_factory.mktemp("explorer") / "q"
-    train_quantizer(QuantizerConfig(source="synthetic:6:1:x4", output_dir=str(q), relational=True, **TINY))
+    train_quantizer(QuantizerConfig(output_dir=str(q), relational=True, family="conv", max_steps=6,
+                                    checkpoint_every=6, **{**TINY_QUANTIZER, "source": "synthetic:6:1:x4"}))
     export_tokens(ExportConfig(checkpoint=str(q)), progress=False,
                   syllables=SyllableConfig(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational"),
                   finish=lambda f: build_export_tokenizer(f, TokenizerConfig(scheme="syllables"))[1])
@@ -96,35 +99,70 @@ def run(tmp_path_factory):
     return q
 
 
-def test_dictionary_search_groups_surprisal_and_the_page(run, tmp_path):
-    groups = tmp_path / "groups.csv"
-    groups.write_text("video,group\n" + "".join(f"synthetic_{i:03d},{'calm' if i < 3 else 'attacks'}\n" for i in range(6)))
-    rows = build_dictionary(DictionaryConfig(tokens=str(run / "tokens"), groups_csv=str(groups), instances=4,
+@pytest.fixture(scope="module")
+def groups_csv(tmp_path_factory):
+    """The planted groups: the first three videos calm, the last three attacking 4x as often."""
+    path = tmp_path_factory.mktemp("groups") / "groups.csv"
+    path.write_text("video,group\n" + "".join(f"synthetic_{i:03d},{'calm' if i < 3 else 'attacks'}\n" for i in range(6)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def dictionary(run, groups_csv):
+    return build_dictionary(DictionaryConfig(tokens=str(run / "tokens"), groups_csv=str(groups_csv), instances=4,
                                              movie_frames=10))
-    assert [r["frames"] for r in rows] == sorted((r["frames"] for r in rows), reverse=True)
-    assert sum(r["share_pct"] for r in rows) == pytest.approx(100)
+
+
+@pytest.fixture(scope="module")
+def found(run, dictionary):
+    """Bouts of the most used unit, and bouts like seconds 1-3 of the first video."""
+    top = str(dictionary[0]["unit"])
+    vid = json.loads((run / "dictionary" / "dictionary.json").read_text())["usage"]["videos"][0]
+    return (top, search(SearchConfig(tokens=str(run / "tokens"), pattern=top, top=3)),
+            vid, search(SearchConfig(tokens=str(run / "tokens"), example=[vid, "1", "3"], top=2)))
+
+
+@pytest.fixture(scope="module")
+def compared(run, groups_csv):
+    return compare_groups(GroupsConfig(tokens=str(run / "tokens"), groups_csv=str(groups_csv), order=2))
+
+
+@pytest.fixture(scope="module")
+def surprisal(run):
+    return surprisal_report(SurprisalConfig(lm=str(run / "lm"), faults=["identity swap", "jitter"], events=1))
+
+
+def test_the_dictionary_counts_every_unit_and_draws_it(run, dictionary):
+    assert [r["frames"] for r in dictionary] == sorted((r["frames"] for r in dictionary), reverse=True)
+    assert sum(r["share_pct"] for r in dictionary) == pytest.approx(100)
     d = json.loads((run / "dictionary" / "dictionary.json").read_text())
-    assert len(d["group_tests"]) == len(rows) and (run / "dictionary" / rows[0]["movie"]).stat().st_size > 0
-    top = str(rows[0]["unit"])
-    found = search(SearchConfig(tokens=str(run / "tokens"), pattern=top, top=3))
-    assert len(found) == 3 and all(top in r["units"].split() for r in found)
-    vid = d["usage"]["videos"][0]
-    like = search(SearchConfig(tokens=str(run / "tokens"), example=[vid, "1", "3"], top=2))
+    assert len(d["group_tests"]) == len(dictionary) and (run / "dictionary" / dictionary[0]["movie"]).stat().st_size > 0
+
+
+def test_search_finds_a_pattern_and_bouts_like_an_example(found):
+    top, matches, vid, like = found
+    assert len(matches) == 3 and all(top in r["units"].split() for r in matches)
     assert len(like) == 2 and all(r["video"] != vid or r["start_s"] >= 3 or r["end_s"] <= 1 for r in like)
-    g = compare_groups(GroupsConfig(tokens=str(run / "tokens"), groups_csv=str(groups), order=2))
-    assert {r["group"] for r in g["videos"]} == {"attacks", "calm"} and 0 <= g["auc"] <= 1
-    s = surprisal_report(SurprisalConfig(lm=str(run / "lm"), faults=["identity swap", "jitter"], events=1))
-    assert [r["fault"] for r in s["faults"]] == ["identity swap", "jitter"]
-    assert all(0 <= r[f"auroc_{k}"] <= 1 for r in s["faults"] for k in SCORES)
+
+
+def test_groups_are_compared_by_likelihood(compared):
+    assert {r["group"] for r in compared["videos"]} == {"attacks", "calm"} and 0 <= compared["auc"] <= 1
+
+
+def test_surprisal_finds_jitter_the_syllables_smooth_away(surprisal):
+    assert [r["fault"] for r in surprisal["faults"]] == ["identity swap", "jitter"]
+    assert all(0 <= r[f"auroc_{k}"] <= 1 for r in surprisal["faults"] for k in SCORES)
     # jitter leaves the syllables alone but not the per-frame codes: the anomaly score finds it (0.98 here)
-    assert s["faults"][1]["auroc_anomaly"] > 0.8
+    assert surprisal["faults"][1]["auroc_anomaly"] > 0.8
+
+
+def test_the_page_shows_every_section_and_every_figure_loads(run, dictionary, found, compared, surprisal, tmp_path):
     build_report(run)
     page = build_html(run)
     text = page.read_text()
-    for section in ("Stage one", "Token dictionary", "Surprisal", "Search", "Groups by likelihood", "Probes" if
-                    (run / "probe").exists() else "GPT"):
+    for section in ("Stage one", "Token dictionary", "Surprisal", "Search", "Groups by likelihood", "GPT"):
         assert section in text, section
-    assert text.count("<img") >= 2 * len(rows)
+    assert text.count("<img") >= 2 * len(dictionary)
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed (.ci/run installs Debian's chromium)")

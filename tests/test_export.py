@@ -1,3 +1,5 @@
+"""The export: counts, exact round trips, reproducible files, the codes of the centred window."""
+
 import filecmp
 import os
 from pathlib import Path
@@ -5,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_QUANTIZER
 from datasets import load_dataset, load_from_disk
 
 from behavior_tokens.data import load_pose_source, sliding_windows
 from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
 from behavior_tokens.quantize.export import ExportConfig, encode_record, export_tokens
 
-TINY = dict(source="synthetic:3:1", hidden_size=16, num_layers=1, latent_dim=8, codewords=8, batch_size=64,
-            max_steps=15, checkpoint_every=15, svm_max_train=200, svm_max_eval=200, eval_stride=6)
+TINY = {**TINY_QUANTIZER, "max_steps": 15, "checkpoint_every": 15, "svm_max_train": 200, "svm_max_eval": 200,
+        "eval_stride": 6}
 
 
 @pytest.fixture(scope="module", params=["gru", "conv"])

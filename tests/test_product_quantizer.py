@@ -1,3 +1,5 @@
+"""The product quantizer: known codes, the losses' gradients, the codebook-collapse remedies."""
+
 import pytest
 import torch
 

@@ -1,3 +1,5 @@
+"""Records and collections: splits by video, record checks, missing points filled and counted."""
+
 import numpy as np
 import pytest
 

@@ -1,3 +1,5 @@
+"""The bundled synthetic data: deterministic, CalMS21's layout, bouts, learnable behaviors."""
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score

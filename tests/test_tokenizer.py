@@ -1,3 +1,5 @@
+"""Token schemes and the tokenizer: exact round trips, known counts, the Hugging Face tokenizer on disk."""
+
 import numpy as np
 import pytest
 from transformers import AutoTokenizer
@@ -70,3 +72,16 @@ def test_rle_and_bpe_compress_and_align_frames(data):
 def test_bad_scheme():
     with pytest.raises(ValueError, match="token scheme 'words'"):
         BehaviorTokenizer.build([np.zeros((4, 2), dtype=int)], "words", 2, 4)
+
+
+def test_syllable_tokens_restore_time_exactly():
+    """A syllable token then a duration token per run; runs longer than 90 frames are cut, so time is exact."""
+    units = np.array([3] * 7 + [1, 1] + [0] * 100 + [2]).reshape(-1, 1)
+    tok = BehaviorTokenizer.build([units], "syllables", 1, 4)
+    ids, durations = tok.encode(units)
+    tokens = [tok.token(i) for i in ids]
+    assert tokens[:4] == ["s3", "d7", "s1", "d2"] and tokens[4:8] == ["s0", "d90", "s0", "d10"]
+    np.testing.assert_array_equal(tok.decode(ids, durations), units)
+    assert durations.sum() == len(units)
+    masks = tok.scheme.allowed_masks(tok)  # syllables at even positions, durations at odd ones
+    assert masks.shape[0] == 2 and all(masks[p % 2, i] for p, i in enumerate(ids.tolist()))

@@ -1,3 +1,5 @@
+"""Training windows: views that line up with frames and never cross videos."""
+
 import numpy as np
 import pytest
 

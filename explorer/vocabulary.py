@@ -25,10 +25,8 @@ from behavior_tokens.core.vocabulary import (
     tuple_units,
     vocabulary_quality,
 )
-
-from .data import TokenExport, held_out_split, load_token_export
-from .schemes import SCHEMES
-from .tokenizer import BehaviorTokenizer
+from behavior_tokens.lm import SCHEMES, BehaviorTokenizer, TokenExport, load_token_export
+from behavior_tokens.lm.data import held_out_split
 
 QUALITY_KIND = "vocabulary quality"
 
@@ -76,7 +74,7 @@ def vocabulary_table(cfg: QualityConfig) -> list[dict]:
     """Measure every level of ``cfg.tokens``; write quality.json and quality.md; returns the table rows."""
     cfg.validate()
     export = load_token_export(cfg.tokens)
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).vocabulary
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout.of_export(cfg.tokens).vocabulary
     with staged_output(out_dir, QUALITY_KIND, overwrite=cfg.overwrite, reads={"--tokens": Path(cfg.tokens)}) as out:
         held = held_out_split(export)
         labels = {s: list(export.video_codes(s, "labels")) for s in ("train", held)}

@@ -30,10 +30,17 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import read_json, staged_output, write_json_atomic
 from behavior_tokens.core.layout import EVAL_FILE, RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.lm import (
+    BehaviorTokenizer,
+    NGramLM,
+    gpt_nll,
+    load_lm,
+    load_token_export,
+    split_stream,
+)
+from behavior_tokens.lm.evaluate import BASELINE_ORDERS, best_baseline
 
-from .evaluate import gpt_nll
-from .ngram import NGramLM
-from .tokenizer import BehaviorTokenizer
+from .units import UnitEncoder
 
 FAULTS = ("identity swap", "jitter", "frozen", "dropped segment")
 CODES_ORDER = 3  # of the per-frame codes' n-gram (a trigram over group tokens: the previous frame's codes)
@@ -156,15 +163,11 @@ class Scorer:
     """Per-frame scores of a video: GPT bits, best n-gram bits, speed; smoothed and z-scored on training videos."""
 
     def __init__(self, lm_folder: str | Path, smooth_seconds: float):
-        from .data import load_token_export, split_stream
-        from .generate import load_lm
-        from .units import UnitEncoder
         self.model, self.tok, self.lm_cfg, _ = load_lm(lm_folder)
         self.export = load_token_export(self.lm_cfg.tokens)
         self.encoder = UnitEncoder.of_export(self.export, self.tok.scheme.column)
         ev = read_json(Path(lm_folder) / EVAL_FILE if (Path(lm_folder) / EVAL_FILE).exists()
                        else Path(lm_folder).parent / EVAL_FILE, "GPT evaluation")
-        from .evaluate import BASELINE_ORDERS, best_baseline
         self.ngram_name = best_baseline(ev["baselines"])
         train = split_stream(self.export, self.lm_cfg.train_splits)
         self.ngram = NGramLM(BASELINE_ORDERS[self.ngram_name], len(self.tok)).fit(train.ids)
@@ -237,7 +240,7 @@ def surprisal_report(cfg: SurprisalConfig) -> dict:
     coll, held = run_collection(qcfg)
     speed_ref = Reference.of([window_mean(speed(r), scorer.window) for r in coll["train"]])
     videos = run_collection(qcfg, cfg.source)[0].records if cfg.source else coll[held]
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(scorer.export.meta["checkpoint"])).root / "surprisal"
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(scorer.export.meta["checkpoint"])).surprisal
     with staged_output(out_dir, SURPRISAL_KIND, overwrite=cfg.overwrite) as out:
         timelines = []
         for i, rec in enumerate(videos):

@@ -41,6 +41,7 @@ from behavior_tokens.core.layout import MODEL_FILE, RunLayout
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.vocabulary import Lookup, tuple_units
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, social_features
+from behavior_tokens.lm import load_lm
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
 from behavior_tokens.quantize.export import encode_record, syllable_units
@@ -48,7 +49,6 @@ from behavior_tokens.quantize.saving import model_folder, run_root
 from behavior_tokens.quantize.syllables import SYLLABLE_DIR, SyllableModel
 
 from .embeddings import frame_embeddings
-from .generate import load_lm
 
 PROBE_KEYS = ["representation", "features", "train_frames", "test_frames", "balanced_accuracy", "macro_f1"]
 PROBE_KIND = "probes"

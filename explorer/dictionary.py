@@ -23,13 +23,12 @@ from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
+from behavior_tokens.core.runs import run_transitions, runs_of
 from behavior_tokens.core.tables import format_table
-from behavior_tokens.core.vocabulary import run_transitions, runs
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 from behavior_tokens.data.render import grid_frames, save_gif
 from behavior_tokens.data.skeleton import find_part
-
-from .data import TokenExport, load_token_export
+from behavior_tokens.lm import TokenExport, load_token_export
 
 DICTIONARY_KIND = "token dictionary"
 
@@ -71,18 +70,6 @@ def export_videos(export: TokenExport) -> Videos:
         labels += [v[:, 0] for v in export.video_codes(split, "labels")]
     return Videos(ids, splits, units, labels, export.fps, export.meta["vocab"],
                   "syllables" if column == "syllables" else "group 0 codes")
-
-
-def runs_of(units: list[np.ndarray]) -> dict[int, np.ndarray]:
-    """{unit: (n, 3) rows of (video, start, length)} for every run of every unit."""
-    rows = []
-    for v, u in enumerate(units):
-        if not len(u):
-            continue
-        starts, lengths = runs(u)
-        rows.append(np.stack([np.full(len(starts), v), starts, lengths, u[starts]], axis=1))
-    allrows = np.concatenate(rows)
-    return {int(k): allrows[allrows[:, 3] == k, :3] for k in np.unique(allrows[:, 3])}
 
 
 def unit_table(videos: Videos, runs: dict[int, np.ndarray]) -> list[dict]:
@@ -230,7 +217,7 @@ def build_dictionary(cfg: DictionaryConfig, records: list[PoseRecord] | None = N
     groups = read_groups(cfg.groups_csv, videos.ids) if cfg.groups_csv else None
     if records is None:
         records = egocentric_records(export, videos)
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).root / "dictionary"
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout.of_export(cfg.tokens).dictionary
     with staged_output(out_dir, DICTIONARY_KIND, overwrite=cfg.overwrite, reads={"--tokens": Path(cfg.tokens)}) as out:
         return _write(cfg, videos, records, groups, out)
 
@@ -327,9 +314,7 @@ def egocentric_records(export: TokenExport, videos: Videos) -> list[PoseRecord]:
     """Every video of the export in the resident's frame, in the order of ``videos`` (read from its quantizer run)."""
     from behavior_tokens.quantize import load_quantizer
     from behavior_tokens.quantize.data import run_collection
-
-    from .generation_eval import egocentric
     model, pipeline = load_quantizer(export.meta["checkpoint"], expect_sha256=export.meta["checkpoint_sha256"])
     coll, _ = run_collection(model.cfg, export.meta["source"] if export.meta["source"] != model.cfg.source else "")
     by_id = {(split, r.video_id): r for split, recs in coll.splits.items() for r in recs}
-    return [egocentric(by_id[(s, v)], pipeline) for s, v in zip(videos.splits, videos.ids, strict=True)]
+    return [pipeline.resident_frame(by_id[(s, v)]) for s, v in zip(videos.splits, videos.ids, strict=True)]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .evaluate import context_windows
-from .tokenizer import BehaviorTokenizer
+from behavior_tokens.lm import BehaviorTokenizer
+from behavior_tokens.lm.evaluate import context_windows
 
 
 @torch.no_grad()

@@ -24,7 +24,8 @@ training videos against the held-out ones, real against real (``training_vs_real
 classifier, ``training_vs_real_ratio`` of intruder speeds, ``training_vs_real_difference`` of behavior
 shares): what a model that reproduced its training videos exactly would score against the held-out videos.
 How far real videos differ from one another sets what "like the real thing" can mean (on ethome_social the
-held-out video's windows are told from the training videos' at AUC 0.68-0.79, benchmarks/RESULTS.md).
+held-out video's windows are told from the training videos' at AUC 0.69-0.77, benchmarks/RESULTS.md,
+"Generated behavior").
 """
 
 from __future__ import annotations
@@ -37,20 +38,9 @@ from sklearn.preprocessing import StandardScaler
 
 from behavior_tokens.core.classifiers import FREQUENCY_PROBE, frequency_probe
 from behavior_tokens.data import MISSING_LABEL, PosePipeline, PoseRecord, social_features
-from behavior_tokens.data.egocentric import Alignment
 from behavior_tokens.quantize.decode import decode_features, features_to_keypoints
 from behavior_tokens.quantize.export import encode_record
 from behavior_tokens.quantize.viterbi import smooth
-
-
-def egocentric(record: PoseRecord, pipeline: PosePipeline) -> PoseRecord:
-    """The record in the frame generated samples are drawn in (resident fixed, axis up), pixels."""
-    feats, _ = pipeline.forward(record)
-    if pipeline.mode != "egocentric":
-        return record
-    T = record.n_frames
-    kp = pipeline.inverse(feats, Alignment(np.zeros((T, 2)), np.zeros(T)), record.n_animals, record.n_parts)
-    return record.with_keypoints(kp.astype(np.float32))
 
 
 def intruder_speed(records: list[PoseRecord]) -> float:
@@ -166,7 +156,7 @@ def fit_decoder_smoothing(train: list[PoseRecord], model, pipeline: PosePipeline
     do: the candidate whose intruder speed is closest (in ratio) to the tracked videos'; and every candidate's
     decoded / tracked speed ratio. Each frame is decoded alone, so the decoder's noise adds motion.
     ``features``: {video_id: decoded features} already made."""
-    tracked = intruder_speed([egocentric(r, pipeline) for r in train])
+    tracked = intruder_speed([pipeline.resident_frame(r) for r in train])
     feats = [decoded(r, model, pipeline, (features or {}).get(r.video_id)) for r in train]
     ratios = {k: intruder_speed([reconstructed(r, model, pipeline, k, f) for r, f in zip(train, feats, strict=True)])
               / max(tracked, 1e-9) for k in candidates}
@@ -215,8 +205,8 @@ def evaluate_generation(generated: list[PoseRecord], real: list[PoseRecord], tra
     and raw under ``raw``. ``features``: {video_id: decoded features} already made; ``units``: (the training
     videos' syllables, the samples'), for the shares the sampled syllables imply."""
     features = features or {}
-    raw = {"reference": "raw", **compare(generated, [egocentric(r, pipeline) for r in real],
-                                         [egocentric(r, pipeline) for r in train], pipeline, vocab, seed, units)}
+    raw = {"reference": "raw", **compare(generated, [pipeline.resident_frame(r) for r in real],
+                                         [pipeline.resident_frame(r) for r in train], pipeline, vocab, seed, units)}
     if model is None:
         return raw
     rec = compare(generated, *([reconstructed(r, model, pipeline, smooth_frames, features.get(r.video_id)) for r in recs]

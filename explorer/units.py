@@ -14,11 +14,10 @@ import numpy as np
 
 from behavior_tokens.core.layout import TOKENIZER_DIR
 from behavior_tokens.data import PoseRecord
+from behavior_tokens.lm import TokenExport
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.export import encode_record, syllable_units
 from behavior_tokens.quantize.syllables import SYLLABLE_DIR, SyllableModel
-
-from .data import TokenExport
 
 
 @dataclass

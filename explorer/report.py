@@ -6,8 +6,10 @@ them (``core.layout.RunLayout``); a stage that was not run is named with the com
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError
 from behavior_tokens.core.files import read_json
 from behavior_tokens.core.layout import (
@@ -20,11 +22,17 @@ from behavior_tokens.core.layout import (
 )
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
+from behavior_tokens.lm.evaluate import comparison_rows
+from behavior_tokens.lm.train import TABLE_KEYS as LM_KEYS
 from behavior_tokens.quantize.train import TABLE_KEYS
 
-from .evaluate import comparison_rows
 from .probes import probe_table
-from .train import TABLE_KEYS as LM_KEYS
+
+
+@dataclass
+class ReportConfig(Config):
+    run: str = option("runs/quickstart", help="stage-one run folder (later stages in its sub-folders)")
+    html: bool = option(True, help="also write run/html/index.html, a page with every figure and movie")
 
 
 def training_plot(rows: list[dict], path: Path, key: str, held_key: str, title: str, ylabel: str) -> bool:
@@ -63,9 +71,9 @@ def _stage_one(layout: RunLayout, cfg: dict) -> list[str]:
            f"Source `{cfg['source']}` ({cfg['mode']}), {cfg['family']} encoder, G={cfg['groups']} x "
            f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps.\n", "## Stage one\n"]
     rows = read_rows(run)
-    if training_plot(rows, run / "training_quantizer.png", "recon_loss", "recon_loss", "quantizer: reconstruction",
+    if training_plot(rows, layout.quantizer_plot, "recon_loss", "recon_loss", "quantizer: reconstruction",
                      "reconstruction MSE (model space)"):
-        out.append("![quantizer training](training_quantizer.png)\n")
+        out.append(f"![quantizer training]({layout.quantizer_plot.name})\n")
     evals = [r for r in rows if r["split"] != "train"]
     out.append(format_table(evals, TABLE_KEYS) + "\n" if evals else "_no validation yet_\n")
     return out
@@ -92,9 +100,9 @@ def _gpt(layout: RunLayout) -> list[str]:
         return [_missing("GPT", f"accelerate launch scripts/train_lm.py --tokens {layout.tokens} --output_dir {lm}")]
     ev = read_json(lm / EVAL_FILE, "GPT evaluation")
     out = []
-    if training_plot(read_rows(lm), layout.root / "training_lm.png", "loss", "nll", "GPT: next-token loss",
+    if training_plot(read_rows(lm), layout.lm_plot, "loss", "nll", "GPT: next-token loss",
                      "nats per token"):
-        out.append("![GPT training](training_lm.png)\n")
+        out.append(f"![GPT training]({layout.lm_plot.name})\n")
     out.append(f"Held-out split `{ev['split']}`, step {ev['step']}.\n\n"
                + format_table(comparison_rows(ev["gpt"], ev["baselines"]), LM_KEYS) + "\n")
     return out

@@ -20,12 +20,12 @@ from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
+from behavior_tokens.core.runs import run_values
 from behavior_tokens.core.tables import format_table
-from behavior_tokens.core.vocabulary import runs
 from behavior_tokens.data import MISSING_LABEL
 from behavior_tokens.data.render import grid_frames, save_gif
+from behavior_tokens.lm import load_token_export
 
-from .data import load_token_export
 from .dictionary import Videos, egocentric_records, export_videos
 
 SEARCH_KIND = "search results"
@@ -53,8 +53,8 @@ class Runs:
 
     @classmethod
     def of(cls, units: np.ndarray) -> Runs:
-        starts, lengths = runs(units)
-        return cls(units[starts], starts, lengths)
+        values, lengths = run_values(units)
+        return cls(values, np.cumsum(lengths) - lengths, lengths)
 
 
 def pattern_bouts(videos: Videos, pattern: str) -> list[dict]:
@@ -150,7 +150,7 @@ def search(cfg: SearchConfig, records=None) -> list[dict]:
              "human label": label_summary(videos.labels[b["video"]][b["start"]:b["start"] + b["frames"]], videos.vocab)}
             for i, b in enumerate(chosen)]
     name = cfg.name or re.sub(r"[^A-Za-z0-9_.-]+", "_", query).strip("_")[:60]
-    root = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).root / "search"
+    root = Path(cfg.output_dir) if cfg.output_dir else RunLayout.of_export(cfg.tokens).search
     with staged_output(root / name, SEARCH_KIND, overwrite=cfg.overwrite, reads={"--tokens": Path(cfg.tokens)}) as out:
         if chosen:
             records = records if records is not None else egocentric_records(export, videos)

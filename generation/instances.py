@@ -1,98 +1,72 @@
-"""How sampled tokens become frames: durations for tokens that carry none, and the real training instances a
-sampled syllable is shown as (``SyllableInstances``: candidates per piece, joins costed and chosen together by
-Viterbi, each join's move faded in by a ``lm.joins`` blend).
+"""How sampled syllables become frames: each is shown as a real training instance of it (``SyllableInstances``:
+candidates per piece, joins costed and chosen together by Viterbi, each join's move faded in as a body moves,
+``generation.joins``).
 
-The renderer's choices and what each did to the generation checks are in benchmarks/RESULTS.md (the third to the
-fourteenth sessions).
+What each choice of the renderer does to the generation checks, and what was tried and not kept:
+benchmarks/RESULTS.md, "Generated behavior".
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-from collections import defaultdict
 
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from behavior_tokens.core.vocabulary import runs
+from behavior_tokens.core.runs import runs, runs_of
+from behavior_tokens.lm import TokenExport
 
-from .data import TokenExport
-from .dictionary import runs_of
-from .joins import JoinBlend, LinearBlend
-
-
-class RunLengths:
-    """Per-token run lengths seen in training, to give sampled ``rle`` tokens a duration."""
-
-    def __init__(self, encoded: list[tuple[np.ndarray, np.ndarray]]):
-        """``encoded``: (token ids, durations) of each training video, as ``BehaviorTokenizer.encode`` gives."""
-        seen: dict[int, list[int]] = defaultdict(list)
-        for ids, durations in encoded:
-            for i, d in zip(ids.tolist(), durations.tolist(), strict=True):
-                seen[i].append(d)
-        self.seen = {i: np.asarray(d) for i, d in seen.items()}
-        self.all = np.concatenate(list(self.seen.values())) if self.seen else np.ones(1, dtype=np.int64)
-
-    def sample(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return np.array([rng.choice(self.seen.get(i, self.all)) for i in ids.tolist()], dtype=np.int64)
+from .joins import BodyMove
 
 
 class SyllableInstances:
-    """Every run of each syllable in an export's training videos, with its codes: a sampled syllable of d
-    frames is rendered as d consecutive frames of a training run of it at least d frames long (its first or
-    its last d; real frames at their own pace: a shorter run stretched would repeat frames and stand still),
-    or, when none is that long, the longest stretched. Candidates are ``draws`` such runs drawn at random;
-    with ``frame_features`` (one (T, F) array per training video: its decoded features) the candidates of a
-    whole sample are chosen together by Viterbi, minimising the summed jumps at the joins (the distance from
-    the frame that followed the previous instance in its own video to the next instance's first frame; two
-    instances that follow one another in a video join at no cost), measured on ``join_points`` (one (T, D) array
-    per training video, e.g. the features weighted as a viewer sees jumps) or else on the features;
-    without features one candidate is drawn at
-    random per syllable. Beside the drawn runs, each piece may go on from where a candidate of the piece
-    before ends, when its own video goes on with the sampled syllable (a join at no cost: the video itself).
-    With ``join_frames`` k, each instance's features are then moved so its first frame
-    is the one that followed the previous instance (as shown) in its own video, the move fading out over k
-    frames (a join then moves as a frame of a video does; codes are left as they are); ``blend`` (lm/joins.py,
-    default linear) says how a move is made: a shift of every feature, or each animal turned and reshaped,
-    its place moved straight (rigid) or round the first animal (orbit). An instance shorter than k frames hands what is left of its move on to the next one, which
-    would otherwise snap back by it.
-    With ``join_search`` m, a join may be made up to m frames later, where that jump is smaller: the previous
-    instance runs on in its own video into the next one's time while that video still shows one of the two
-    syllables, and the next instance starts as many frames into its window (the sampled order of syllables
-    is kept, the boundary between two of them moves by up to m frames; a transition the training videos
-    hold is then shown as they show it instead of by a shift).
+    """Every run of each syllable in an export's training videos, with its codes. A sampled run of a syllable is
+    cut into near-equal pieces only where it is longer than every training run of the syllable; a piece of d
+    frames is rendered as d consecutive frames of a training run of it at least d frames long (its first or its
+    last d: real frames at their own pace, where a shorter run stretched would repeat frames and stand still).
 
-    A call gives the instances' codes and, with ``frame_features``, their features as decoded within
-    their own video. Those are what a sample shows: a decoder that reads the codes around a frame (the
-    conv family) decodes a join of two instances into motion neither has (benchmarks/RESULTS.md,
-    "Rendering sampled syllables")."""
+    Candidates are ``draws`` such runs drawn at random per piece. With ``frame_features`` (one (T, F) array per
+    training video: its decoded features) the candidates of a whole sample are chosen together by Viterbi,
+    minimising the summed jumps at the joins (the distance from the frame that followed the previous instance in
+    its own video to the next instance's first frame); without them one candidate is drawn at random per piece.
+    Beside the drawn runs, each piece may go on from where a candidate of the piece before ends, when that video
+    goes on with the sampled syllable (a join at no cost: the video itself).
+
+    Each instance is then moved so its first frame is the one that followed the previous instance (as shown) in
+    its own video, the move fading out over ``join_frames`` frames (``generation.joins``: each animal turned and
+    moved as a body); codes are left as they are. An instance shorter than that hands what is left of its move on
+    to the next one, which would otherwise snap back by it. A join may be made up to ``join_search`` frames later
+    where it jumps less: the previous instance runs on in its own video into the next one's time while that video
+    still shows one of the two syllables, and the next instance starts as many frames into its window (the
+    sampled order of syllables is kept; a transition the training videos hold is then shown as they show it).
+
+    A call gives the instances' codes and, with ``frame_features``, their features as decoded within their own
+    video: a decoder that reads the codes around a frame (the conv family) would decode a join of two instances
+    into motion neither has."""
 
     def __init__(self, export: TokenExport, split: str = "train", draws: int = 64,
-                 frame_features: list[np.ndarray] | None = None, join_frames: int = 0, piece_quantile: float = 1.0,
-                 join_search: int = 0, join_points: list[np.ndarray] | None = None, blend: JoinBlend | None = None):
+                 frame_features: list[np.ndarray] | None = None, join_frames: int = 8, join_search: int = 10,
+                 move: BodyMove | None = None):
         self.codes = list(export.video_codes(split, "codes"))
         self.features, self.join_frames, self.join_search = frame_features, join_frames, join_search
-        self.join_points, self.blend = join_points, blend or LinearBlend()
+        self.move = move or BodyMove()
         self.units = [u[:, 0] for u in export.video_codes(split, "syllables")]
         self.runs = runs_of(self.units)  # syllable -> (n, 3) rows
         self.draws = draws  # candidate runs per piece
-        # longest piece a sampled run is rendered in, per syllable: a quantile of its training runs' lengths
-        self.piece = {s: max(1, int(np.quantile(r[:, 2], piece_quantile))) for s, r in self.runs.items()}
+        # the longest piece a sampled run is rendered in: its syllable's longest training run
+        self.piece = {s: int(r[:, 2].max()) for s, r in self.runs.items()}
 
     @functools.cached_property
     def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every training frame in one array, so that joins are costed for all candidates at once: each video's
-        offset and length (video v's frame t is frame offset[v] + t), and every frame's syllable and the points
-        its joins are measured on."""
+        offset and length (video v's frame t is frame offset[v] + t), and every frame's syllable and features."""
         lengths = np.array([len(u) for u in self.units], dtype=np.int64)
-        points = self.features if self.join_points is None else self.join_points
-        return (np.r_[0, np.cumsum(lengths)[:-1]], lengths, np.concatenate(self.units), np.concatenate(points))
+        return (np.r_[0, np.cumsum(lengths)[:-1]], lengths, np.concatenate(self.units), np.concatenate(self.features))
 
     def pieces(self, units: np.ndarray) -> list[tuple[int, int]]:
         """(syllable, frames) of each piece to render: each run of ``units`` cut into near-equal pieces no
-        longer than its syllable's ``piece`` (a run longer than most of its training runs would otherwise be
-        drawn from the few exceptional ones)."""
+        longer than its syllable's longest training run."""
         out = []
         for s, n in zip(*(x.tolist() for x in runs(units)), strict=True):
             syl = int(units[s])
@@ -189,9 +163,9 @@ class SyllableInstances:
                 # the frame after the previous instance as shown: its video's next frame, still moved by what is
                 # left of that instance's own move (a piece shorter than join_frames has not faded out)
                 follows = feats[v][min(idx[-1] + 1, len(feats[v]) - 1)][None]
-                follows = follows[0] if move is None else self.blend.apply(follows, move, fade([len(idx)]))[0]
-                move = self.blend.offset(follows, shown[i + 1][0])
+                follows = follows[0] if move is None else self.move.apply(follows, move, fade([len(idx)]))[0]
+                move = self.move.offset(follows, shown[i + 1][0])
                 k = min(self.join_frames, len(shown[i + 1]))  # frames the move has not faded out of
-                shown[i + 1] = np.concatenate([self.blend.apply(shown[i + 1][:k], move, fade(np.arange(k))),
+                shown[i + 1] = np.concatenate([self.move.apply(shown[i + 1][:k], move, fade(np.arange(k))),
                                                shown[i + 1][k:]])
         return np.concatenate([self.codes[v][idx] for v, idx in chosen]), np.concatenate(shown)

@@ -6,7 +6,8 @@ second under the second group's model minus those under the first's (positive: m
 group). Models are interpolated Kneser-Ney n-grams over the export's tokens (fitting a GPT per video
 and group would cost minutes each on a CPU). The groups are told apart when the ratios of their
 videos separate: ROC AUC of the ratio against the group, and a Mann-Whitney U test. The default
-order is 1 (usage); sequence models (``--order 2..5``) need many videos per group (benchmarks/RESULTS.md).
+order is 1 (usage); sequence models (``--order 2..5``) need many videos per group (benchmarks/RESULTS.md,
+"Group comparison").
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.tables import format_table
+from behavior_tokens.lm import NGramLM, load_token_export
 
-from .data import load_token_export
 from .dictionary import read_groups
-from .ngram import NGramLM
 
 GROUPS_KIND = "group comparison"
 
@@ -67,7 +67,7 @@ def compare_groups(cfg: GroupsConfig) -> dict:
         raise ConfigError("--groups_csv", "a group has fewer than 2 videos", "each video is scored by models of the "
                           "others: give each group at least 2")
     result = {"config": asdict(cfg), **likelihood_ratios(streams, groups, len(export.tokenizer), export.fps, cfg.order)}
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(Path(cfg.tokens).parent).root / "groups"
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout.of_export(cfg.tokens).groups
     with staged_output(out_dir, GROUPS_KIND, overwrite=cfg.overwrite, reads={"--tokens": Path(cfg.tokens)}) as out:
         write_json_atomic(out / "groups.json", result)
         (out / "groups.md").write_text(groups_markdown(result))

@@ -19,9 +19,10 @@ from behavior_tokens.core.layout import EVAL_FILE, EXPORT_META, RunLayout
 from behavior_tokens.core.tables import format_cell
 from behavior_tokens.core.tracking import read_rows
 from behavior_tokens.core.vocabulary import QUALITY_KEYS, quality_row
+from behavior_tokens.lm.evaluate import comparison_rows
+from behavior_tokens.lm.train import TABLE_KEYS as LM_KEYS
 
 from .dictionary import POSTURE_KEYS
-from .evaluate import comparison_rows
 from .report import (
     GENERATION_CHECK_KEYS,
     GENERATION_FREQ_KEYS,
@@ -29,7 +30,6 @@ from .report import (
     generation_rows,
     training_plot,
 )
-from .train import TABLE_KEYS as LM_KEYS
 
 HTML_KIND = "html report"
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
@@ -85,7 +85,7 @@ def _stage_one(page: Page, lay: RunLayout) -> None:
     rows = read_rows(lay.root)
     body = (f"<p>Source <code>{html.escape(cfg['source'])}</code>, {cfg['family']} encoder, G={cfg['groups']} x "
             f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps.</p>")
-    plot = lay.root / "training_quantizer.png"
+    plot = lay.quantizer_plot
     if training_plot(rows, plot, "recon_loss", "recon_loss", "quantizer: reconstruction", "reconstruction MSE"):
         body += page.img(plot, "quantizer training curves")
     body += table([r for r in rows if r["split"] != "train"], TABLE_KEYS)
@@ -102,7 +102,7 @@ def _vocabulary(page: Page, lay: RunLayout) -> None:
 
 
 def _dictionary(page: Page, lay: RunLayout, limit: int = 24) -> None:
-    folder = lay.root / "dictionary"
+    folder = lay.dictionary
     if not (folder / "dictionary.json").exists():
         return
     d = read_json(folder / "dictionary.json", "token dictionary")
@@ -133,7 +133,7 @@ def _gpt(page: Page, lay: RunLayout) -> None:
     if not (lay.lm / EVAL_FILE).exists():
         return
     ev = read_json(lay.lm / EVAL_FILE, "GPT evaluation")
-    plot = lay.root / "training_lm.png"
+    plot = lay.lm_plot
     body = page.img(plot, "GPT training curves") if training_plot(read_rows(lay.lm), plot, "loss", "nll",
                                                                  "GPT: next-token loss", "nats per token") else ""
     stop = ev.get("early_stopping")
@@ -152,7 +152,7 @@ def _probes(page: Page, lay: RunLayout) -> None:
 
 
 def _surprisal(page: Page, lay: RunLayout) -> None:
-    folder = lay.root / "surprisal"
+    folder = lay.surprisal
     if (folder / "surprisal.json").exists():
         from .surprisal import FAULT_KEYS
         s = read_json(folder / "surprisal.json", "surprisal")
@@ -164,7 +164,7 @@ def _surprisal(page: Page, lay: RunLayout) -> None:
 
 
 def _search(page: Page, lay: RunLayout) -> None:
-    root = lay.root / "search"
+    root = lay.search
     found = sorted(root.glob("*/results.json")) if root.is_dir() else []
     if found:
         from .search import RESULT_KEYS
@@ -178,7 +178,7 @@ def _search(page: Page, lay: RunLayout) -> None:
 
 
 def _groups(page: Page, lay: RunLayout) -> None:
-    folder = lay.root / "groups"
+    folder = lay.groups
     if (folder / "groups.json").exists():
         g = read_json(folder / "groups.json", "group comparison")
         a, b = g["groups"]
@@ -219,11 +219,11 @@ def _codebook(page: Page, lay: RunLayout) -> None:
 def build_html(run: str | Path) -> Path:
     """Write ``run/html/index.html`` and its assets from what the run folder holds; returns the page."""
     lay = RunLayout(Path(run))
-    with staged_output(lay.root / "html", HTML_KIND, overwrite=True) as out:
+    with staged_output(lay.html, HTML_KIND, overwrite=True) as out:
         page = Page(lay.root, out)
         _sections(page, lay)
         (out / "index.html").write_text(page.render(f"behavior-tokens: {lay.root.name}"))
-    return lay.root / "html" / "index.html"
+    return lay.html / "index.html"
 
 
 def _sections(page: Page, lay: RunLayout) -> None:
