@@ -28,6 +28,16 @@ class Command:
     help: str
     configs: tuple[str, ...]  # "module:ConfigClass" of each config the command parses
     run: Callable[..., object]
+    positional: tuple[str, ...] = ()  # flags that may be given by position, first (``run SOURCE RUN_DIR``)
+
+    def flags(self, argv: list[str]) -> list[str]:
+        """``argv`` with its leading positional arguments given as the flags they stand for."""
+        out, rest = [], list(argv)
+        for name in self.positional:
+            if not rest or rest[0].startswith("-"):
+                break
+            out += [f"--{name}", rest.pop(0)]
+        return out + rest
 
 
 def _train_quantizer(cfg):
@@ -35,18 +45,10 @@ def _train_quantizer(cfg):
 
 
 def _export_tokens(export_cfg, tok_cfg, syl_cfg):
-    build_export_tokenizer, export_tokens = _load("lm.tokenizer:build_export_tokenizer"), _load(
-        "quantize.export:export_tokens")
-    reports = []
-
-    def tokenizer(folder):
-        report = build_export_tokenizer(folder, tok_cfg)[1]
-        reports.append(report)
-        return report
-
-    dd = export_tokens(export_cfg, finish=tokenizer, syllables=syl_cfg if export_cfg.syllables else None)
+    dd, report = _load("lm.tokenizer:export_with_tokenizer")(export_cfg, tok_cfg,
+                                                            syl_cfg if export_cfg.syllables else None)
     print(dd)
-    print(json.dumps({k: v for k, v in reports[0].items() if k != "sha256"}, indent=2))
+    print(json.dumps({k: v for k, v in report.items() if k != "sha256"}, indent=2))
     if export_cfg.push_to_hub:
         print(f"pushed to https://huggingface.co/datasets/{export_cfg.push_to_hub}")
 
@@ -89,11 +91,17 @@ def _report(cfg):
         print(f"wrote {_load('explorer.html_report:build_html')(cfg.run)} (open it in a browser)")
 
 
+def _run_job(cfg):
+    _load("job:run_job")(cfg)
+
+
 def _describe(cfg):
     print(_load("data.describe:describe_source")(cfg))
 
 
 COMMANDS: dict[str, Command] = {
+    "run": Command("the main job, from pose files to the report (run SOURCE RUN_DIR; run again to continue)",
+                   ("job:RunJobConfig",), _run_job, positional=("source", "run_dir")),
     "describe-data": Command("what a pose source holds: videos, frames, labels per split",
                              ("data.describe:DescribeConfig",), _describe),
     "train-quantizer": Command("train stage one (accelerate launch scripts/train_quantizer.py for DDP)",
@@ -131,7 +139,8 @@ COMMANDS: dict[str, Command] = {
 def run(name: str, argv: list[str] | None = None) -> int:
     """Run command ``name`` with ``argv`` (default: the process's); returns the exit status."""
     command = COMMANDS[name]
-    return run_command(lambda args: command.run(*parse_configs([_load(c) for c in command.configs], args)), argv)
+    return run_command(lambda args: command.run(*parse_configs([_load(c) for c in command.configs],
+                                                               command.flags(args))), argv)
 
 
 def script(name: str) -> None:

@@ -26,10 +26,13 @@ from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 from behavior_tokens.core.vocabulary import quality_row, tuple_units, vocabulary_quality
 from behavior_tokens.data import MISSING_LABEL, load_pose_source, social_features
+from behavior_tokens.data.features import behavior_context
 from behavior_tokens.quantize import QuantizerConfig, load_quantizer, train_quantizer
 from behavior_tokens.quantize.data import run_collection
 from behavior_tokens.quantize.export import encode_record, fit_syllables
+from behavior_tokens.quantize.syllable_guide import GUIDE_FIT_FRAMES, LabelGuide
 from behavior_tokens.quantize.syllables import SyllableConfig
+from behavior_tokens.quantize.viterbi import scan_switch_cost, viterbi
 
 BASE = dict(family="conv", kmeans_init=True, dead_restart_steps=100, max_steps=400, checkpoint_every=400,
             eval_every=400)
@@ -50,6 +53,8 @@ SECOND_STAGE = {  # name: (what is measured, options)
     "syllables z_q+rel": ("syllables", {"features": "z_q+relational"}),
     "syllables z_q+rel K50": ("syllables", {"features": "z_q+relational", "units": 50}),
     "syllables z_q+rel guided": ("syllables", {"features": "z_q+relational", "guide": "labels"}),
+    # the label guide's fair comparator: its own classifier, made to last by the same Viterbi persistence, no units
+    "guide classifier": ("guide_viterbi", {}),
 }
 KEYS = ["variant", "level", "r2_px", "units_used", "seen_once_pct", "units_95pct", "median_run_ms",
         "held_unseen_frames_pct", "lookup_bal_acc", "bag_bal_acc", "hand_bal_acc", "svm_z_q_bal_acc"]
@@ -77,6 +82,19 @@ def continuous_baselines(coll, held, enc, seed=0) -> dict:
         pick = rng.choice(keep, min(n, len(keep)), replace=False)
         out[name] = balanced_accuracy(yh[keep_h], clf(seed).fit(x[pick], y[pick]).predict(xh[keep_h]))
     return out
+
+
+def guide_viterbi(coll, held: str, syl: SyllableConfig) -> dict[str, list[np.ndarray]]:
+    """Each frame's behavior as the label guide reads it (logistic regression on its social context, fitted as the
+    guided syllables fit it), made to last by Viterbi with the switch cost scanned to the syllables' median."""
+    context = {s: [behavior_context(r) for r in coll[s]] for s in ("train", held)}
+    y = np.concatenate([r.labels for r in coll["train"]])
+    labelled = np.flatnonzero(y >= 0)
+    fit = np.random.default_rng(syl.seed).choice(labelled, size=min(len(labelled), GUIDE_FIT_FRAMES), replace=False)
+    guide = LabelGuide.fit(np.concatenate(context["train"])[fit], y[fit], syl.seed)
+    costs = {s: [-guide.log_proba(c) for c in context[s]] for s in context}
+    switch = scan_switch_cost(costs["train"], coll.fps, syl.target_median_ms)
+    return {s: [guide.classes[viterbi(c, switch)] for c in costs[s]] for s in costs}
 
 
 def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) -> list[dict]:
@@ -107,6 +125,8 @@ def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) ->
             units = {s: [tuple_units(model.quantizer.sticky_codes(torch.from_numpy(e.z_e), opts["switch"] or switch)
                                      .numpy(), V) for e in enc[s]] for s in enc}
             add(f"sticky G-tuples ({opts['switch'] or switch})", units)
+        elif kind == "guide_viterbi":
+            add("guide classifier + Viterbi", guide_viterbi(coll, held, syl))
         else:
             cfg = replace(syl, **opts)
             _, units = fit_syllables(enc, coll, cfg, model.cfg.latent_dim)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ArtifactError, ConfigError, WriteError
-from .layout import MARKER_FILE, MODEL_DIR
+from .layout import JOB_FILE, JOB_STATUS, MARKER_FILE, MODEL_DIR
 
 REPLACED_SUFFIX = ".replaced"
 
@@ -131,7 +131,9 @@ def _replaceable(folder: Path, kind: str) -> None:
 
 
 def _holds_files(folder: Path) -> bool:
-    return folder.is_dir() and any(folder.iterdir())
+    """Whether ``folder`` holds anything but this project's marker and the main job's record of itself (a main
+    job writes those into its run folder before stage one starts there)."""
+    return folder.is_dir() and any(p.name not in (MARKER_FILE, JOB_FILE, JOB_STATUS) for p in folder.iterdir())
 
 
 def check_run_dir(folder: str | Path, kind: str, *, resume: bool, overwrite: bool,

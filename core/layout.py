@@ -2,8 +2,9 @@
 
 A training run folder (either stage) holds ``config.json``, ``metrics.jsonl``,
 ``checkpoints/step_N/`` and ``model/``; stage one adds ``pipeline.json``. The main job
-(``scripts/quickstart.sh``) puts each later stage in a sub-folder of the stage-one run, named by
-:class:`RunLayout`, so the scripts' defaults, the report and the probes find them without being told.
+(``behavior-tokens run``) puts each later stage in a sub-folder of the stage-one run, named by
+:class:`RunLayout`, so the scripts' defaults, the report and the probes find them without being told, and
+records itself in ``job.json`` and ``job_status.json`` beside them.
 Every folder a step writes carries a marker file naming that step, so ``--overwrite`` can tell
 what this project made from what it did not.
 """
@@ -30,6 +31,8 @@ TOKENIZER_REPORT = "report.json"
 EVAL_FILE = "eval.json"
 STREAMS_DIR = "streams"
 MARKER_FILE = ".behavior-tokens.json"  # {"kind": ...}: this project made the folder
+JOB_FILE = "job.json"  # the main job as run (behavior-tokens run): one section per stage
+JOB_STATUS = "job_status.json"  # what each stage of the main job did: seconds, sizes it adapted, what it left out
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class RunLayout:
     codebook = property(lambda self: self._sub("codebook"), doc="codebook analysis")
     html = property(lambda self: self._sub("html"), doc="the HTML page and its assets")
     report = property(lambda self: self._sub("report.md"))
+    job = property(lambda self: self._sub(JOB_FILE))
+    job_status = property(lambda self: self._sub(JOB_STATUS))
     quantizer_plot = property(lambda self: self._sub("training_quantizer.png"))
     lm_plot = property(lambda self: self._sub("training_lm.png"))
     metrics = property(lambda self: self._sub(METRICS_FILE))

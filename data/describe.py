@@ -8,7 +8,9 @@ import numpy as np
 
 from behavior_tokens.core.config import Config, option
 
-from .records import MISSING_LABEL, PoseCollection
+from .errors import PoseDataError
+from .records import HELD_OUT, MISSING_LABEL, PoseCollection
+from .skeleton import body_axis
 
 
 @dataclass
@@ -18,6 +20,9 @@ class DescribeConfig(Config):
     fps: float = option(0.0, ge=0, help="frame rate of pose files that do not state it")
     test_videos: list[str] = field(default_factory=list)
     val_fraction: float = option(0.0, ge=0, le=0.9)
+    holdout_fraction: float = option(0.2, ge=0, le=0.9, help="where nothing is held out: the share of the recording "
+                                     "held out, its end, as training holds it out")
+    window: int = option(30, ge=1, help="frames of a training window: a held-out part is at least this long")
     seed: int = option(0, ge=0)
 
 
@@ -36,8 +41,16 @@ def describe(collection: PoseCollection) -> str:
                  int((labels == MISSING_LABEL).sum())]
         rows.append("| " + " | ".join(str(c) for c in cells) + " |")
     first = collection.first
+    try:
+        anchor, back, front = body_axis(first.bodyparts)
+        axis = f"body axis {back} -> {front} (chosen from the names; --axis_from / --axis_to name others)"
+    except PoseDataError as e:
+        axis = f"no body axis chosen: {e}"
+    held = [f"{split}: {', '.join(r.video_id for r in recs)}" for split, recs in collection.splits.items()
+            if split in HELD_OUT]
     return (f"{first.n_animals} animals ({', '.join(first.individuals)}) x {first.n_parts} parts "
-            f"({', '.join(first.bodyparts)}), {first.fps:g} fps\n" + "\n".join(rows))
+            f"({', '.join(first.bodyparts)}), {first.fps:g} fps; {axis}\n" + "\n".join(rows)
+            + "".join(f"\n\nheld out, {h}" for h in held))
 
 
 def describe_source(cfg: DescribeConfig) -> str:
@@ -45,4 +58,5 @@ def describe_source(cfg: DescribeConfig) -> str:
     from .sources import load_pose_source
     return describe(load_pose_source(cfg.source, fps=cfg.fps or None, pose_format=cfg.pose_format,
                                      test_videos=cfg.test_videos or None, val_fraction=cfg.val_fraction,
+                                     holdout_fraction=cfg.holdout_fraction, min_held_frames=cfg.window,
                                      seed=cfg.seed))

@@ -1,7 +1,7 @@
 """Hand-made social features per frame: the baseline every learned representation is compared to.
 
-Inter-animal distances (nose-nose, nose-tail both ways, centroid), each animal's speed, body
-length and relative heading, smoothed with a short centred temporal context (mean and std over
+Inter-animal distances (nose-nose, nose-tail both ways, centroid; the parts that stand for an animal's front and
+back where a skeleton names no nose or tail base), each animal's speed, body length and relative heading, smoothed with a short centred temporal context (mean and std over
 ``context`` frames). Pixels and frames, no normalization: scale them before a linear model.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from .records import PoseRecord
 from .relational import relational_features, signed_log
-from .skeleton import find_part
+from .skeleton import front_and_back
 
 
 def rolling_mean_std(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,8 +30,7 @@ def rolling_mean_std(x: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]
 def social_features(record: PoseRecord, context: int = 15) -> np.ndarray:
     """(T, F) float32 features of the first two animals (one animal: its own motion only)."""
     kp = record.keypoints.astype(np.float64)  # (T, A, 2, K)
-    nose = find_part(record.bodyparts, "nose")
-    tail = find_part(record.bodyparts, "tail_base")
+    nose, tail = front_and_back(record.bodyparts)
     centroid = kp.mean(axis=3)  # (T, A, 2)
     speed = np.linalg.norm(np.diff(centroid, axis=0, prepend=centroid[:1]), axis=-1)  # (T, A)
     body = kp[:, :, :, nose] - kp[:, :, :, tail]  # (T, A, 2)

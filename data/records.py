@@ -15,6 +15,18 @@ from .errors import PoseDataError
 from .validate import check_label_ids
 
 MISSING_LABEL = -1
+HELD_OUT = ("validation", "test")  # the splits of videos held out of training
+
+
+def time_part(record: PoseRecord, start: int, end: int) -> PoseRecord:
+    """Frames [start, end) of a video as a video of its own, named ``VIDEO[start:end]`` (views, not copies). The
+    counts of filled points and dropped label frames stay with the part that starts the video."""
+    first = start == 0
+    return replace(record, video_id=f"{record.video_id}[{start}:{end}]", keypoints=record.keypoints[start:end],
+                   scores=record.scores[start:end], labels=record.labels[start:end],
+                   filled_points=record.filled_points if first else 0,
+                   outlier_points=record.outlier_points if first else 0,
+                   clipped_label_frames=record.clipped_label_frames if first else 0)
 
 
 @dataclass
@@ -107,6 +119,7 @@ class PoseCollection:
     """Videos grouped into named splits. Splits are always by video, never by frame."""
 
     splits: dict[str, list[PoseRecord]] = field(default_factory=dict)
+    held_out: str = ""  # how the held-out split was chosen, when this collection chose it
 
     def __post_init__(self) -> None:
         seen: dict[str, str] = {}
@@ -191,6 +204,36 @@ class PoseCollection:
                 source=source or None, fix="read the run's own source, or pass the videos' splits yourself")
         return PoseCollection({s: [by_key[k] for k in keys] for s, keys in split_keys.items()})
 
+    def has_held_out(self) -> bool:
+        """Whether a split of videos held out of training (validation or test) holds any."""
+        return any(self.splits.get(s) for s in HELD_OUT)
+
+    def with_held_out(self, fraction: float, min_frames: int = 1) -> PoseCollection:
+        """A ``test`` split held out of ``train``: of several videos, the last ``fraction`` of them by name (at
+        least one, leaving one); of one video, its last ``fraction`` of frames (at least ``min_frames``, leaving as
+        many), as a video of its own named ``VIDEO[start:end]`` beside ``VIDEO[0:start]``: windows never cross
+        from one part into the other."""
+        pool = sorted(self.splits.get("train", []), key=lambda r: r.key)
+        if not pool:
+            raise PoseDataError("no training video to hold any out of", source="--holdout_fraction")
+        splits = dict(self.splits)
+        if len(pool) > 1:
+            n = min(len(pool) - 1, max(1, round(fraction * len(pool))))
+            held = {r.key for r in pool[-n:]}
+            splits["train"] = [r for r in self.splits["train"] if r.key not in held]
+            splits["test"] = [r for r in self.splits["train"] if r.key in held]
+            return PoseCollection(splits, f"the last {n} of {len(pool)} videos by name (--holdout_fraction {fraction:g})")
+        (rec,) = pool
+        n_held = max(int(round(fraction * rec.n_frames)), min_frames)
+        cut = rec.n_frames - n_held
+        if cut < min_frames:
+            raise PoseDataError(f"{rec.n_frames} frames cannot be cut into a training part and a held-out part of "
+                                f"at least {min_frames} frames each", source=rec.source or None, sequence=rec.video_id,
+                                fix="record a longer video, or lower --window")
+        splits["train"], splits["test"] = [time_part(rec, 0, cut)], [time_part(rec, cut, rec.n_frames)]
+        return PoseCollection(splits, f"the last {n_held} of the {rec.n_frames} frames of the one video, by time "
+                                      f"(--holdout_fraction {fraction:g})")
+
     def with_validation(self, fraction: float = 0.2, seed: int = 0, source: str = "train",
                         name: str = "validation", videos: list[str] | None = None) -> PoseCollection:
         """Carve a validation split from ``source`` by whole videos (seeded, or named)."""
@@ -213,4 +256,5 @@ class PoseCollection:
         splits = dict(self.splits)
         splits[source] = [r for r in pool if id(r) not in held_ids]
         splits[name] = held
-        return PoseCollection(splits)
+        how = f"named ({flag})" if videos is not None else f"{len(held)} of {len(pool)} videos drawn ({flag})"
+        return PoseCollection(splits, how)

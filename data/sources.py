@@ -11,7 +11,9 @@ Each kind of source is a small class registered in :data:`SOURCE_KINDS` (tried i
   DeepLabCut, SLEAP, LightningPose, Anipose, NWB); CalMS21 files take their split from their name.
 
 ``test_videos`` moves named videos into a ``test`` split (e.g. leave one video out);
-``val_fraction`` / ``val_videos`` carve a ``validation`` split from train, by video.
+``val_fraction`` / ``val_videos`` carve a ``validation`` split from train, by video; where nothing is held out,
+``holdout_fraction`` holds out the end of the recording (the last videos by name, or the end of a single video).
+Every video of a source shares one skeleton (parts matched by name), or the source is refused.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from .boris import boris_labels, events_fps, read_boris_events
 from .errors import PoseDataError
 from .formats import POSE_SUFFIXES, format_of, read_pose_file, video_key
 from .records import PoseCollection, PoseRecord
+from .skeleton import canonical_part
 from .synthetic import SyntheticConfig, synthetic_collection
 
 
@@ -184,22 +189,57 @@ class PoseFile(SourceKind):
         return _read_files([Path(spec)], opts)
 
 
+def _animals(n: int) -> str:
+    return f"{n} animal" + ("s" if n != 1 else "")
+
+
+def one_skeleton(splits: dict[str, list[PoseRecord]]) -> dict[str, list[PoseRecord]]:
+    """Every video in the skeleton of the first: the same number of animals and the same parts, matched by name
+    (aliases included) and put in the first video's order. A video of another skeleton is refused, naming its
+    file: one model reads one skeleton."""
+    records = [r for recs in splits.values() for r in recs]
+    if not records:
+        return splits
+    first = records[0]
+    names = [canonical_part(b) for b in first.bodyparts]
+
+    def fitted(r: PoseRecord) -> PoseRecord:
+        mine = [canonical_part(b) for b in r.bodyparts]
+        if r.n_animals != first.n_animals or sorted(mine) != sorted(names):
+            raise PoseDataError(f"{_animals(r.n_animals)} x parts {r.bodyparts}, where {first.source or first.video_id} "
+                                f"has {_animals(first.n_animals)} x {first.bodyparts}", source=r.source or r.video_id,
+                                fix="one model reads one skeleton: load each skeleton's videos apart, as a file or a "
+                                "folder of their own")
+        if mine == names:
+            return r if r.bodyparts == first.bodyparts else replace(r, bodyparts=list(first.bodyparts))
+        order = [mine.index(n) for n in names]
+        return replace(r, keypoints=np.ascontiguousarray(r.keypoints[..., order]),
+                       scores=np.ascontiguousarray(r.scores[..., order]), bodyparts=list(first.bodyparts))
+
+    return {split: [fitted(r) for r in recs] for split, recs in splits.items()}
+
+
 def load_pose_source(source: str | Path, *, fps: float | None = None, pose_format: str = "auto",
                      test_videos: list[str] | None = None, val_fraction: float = 0.0,
-                     val_videos: list[str] | None = None, seed: int = 0,
-                     synthetic: SyntheticConfig | None = None, cache_dir: str | Path | None = None) -> PoseCollection:
-    """Read a source (see module doc) into splits by video."""
+                     val_videos: list[str] | None = None, holdout_fraction: float = 0.0, min_held_frames: int = 1,
+                     seed: int = 0, synthetic: SyntheticConfig | None = None, cache_dir: str | Path | None = None
+                     ) -> PoseCollection:
+    """Read a source (see module doc) into splits by video. Where nothing is held out (no test or validation
+    split of the source's own, none named), ``holdout_fraction`` > 0 holds out the end of the recording
+    (``PoseCollection.with_held_out``: the last videos by name, or the last frames of a single video)."""
     spec = str(source)
     kind = next((k for k in SOURCE_KINDS if k.matches(spec)), None)
     if kind is None:
         raise PoseDataError("no such pose source", source=spec,
                             fix="give 'synthetic', a pose file or a folder of them")
     opts = SourceOptions(fps=fps or None, pose_format=pose_format, seed=seed, synthetic=synthetic, cache_dir=cache_dir)
-    coll = PoseCollection(kind.read(spec, opts))
+    coll = PoseCollection(one_skeleton(kind.read(spec, opts)))
     if test_videos:
         coll = coll.with_validation(source="train", name="test", videos=list(test_videos))
     if val_videos:
         coll = coll.with_validation(source="train", name="validation", videos=list(val_videos))
     elif val_fraction > 0:
         coll = coll.with_validation(fraction=val_fraction, seed=seed)
+    if holdout_fraction > 0 and not coll.has_held_out():
+        coll = coll.with_held_out(holdout_fraction, min_frames=min_held_frames)
     return coll

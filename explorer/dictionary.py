@@ -27,7 +27,7 @@ from behavior_tokens.core.runs import run_transitions, runs_of
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 from behavior_tokens.data.render import grid_frames, save_gif
-from behavior_tokens.data.skeleton import find_part
+from behavior_tokens.data.skeleton import front_and_back
 from behavior_tokens.lm import TokenExport, load_token_export
 
 DICTIONARY_KIND = "token dictionary"
@@ -235,7 +235,7 @@ def posture(records: list[PoseRecord], r: np.ndarray, max_frames: int = 5000,
     frames = np.concatenate([np.stack([np.full(n, v), s + np.arange(n)], 1) for v, s, n in r.tolist()])
     if len(frames) > max_frames:
         frames = frames[(rng or np.random.default_rng(0)).choice(len(frames), max_frames, replace=False)]
-    nose = find_part(records[0].bodyparts, "nose")
+    nose = front_and_back(records[0].bodyparts)[0]
     kp = np.stack([records[v].keypoints[t] for v, t in frames.tolist()]).astype(np.float64)  # (F, A, 2, K)
     nxt = np.stack([records[v].keypoints[min(t + 1, records[v].n_frames - 1)] for v, t in frames.tolist()])
     return {"apart_px": float(np.median(np.linalg.norm(kp[:, 0].mean(-1) - kp[:, 1].mean(-1), axis=-1))),

@@ -26,8 +26,13 @@ from .dictionary import POSTURE_KEYS
 from .report import (
     GENERATION_CHECK_KEYS,
     GENERATION_FREQ_KEYS,
+    JOB_KEYS,
     frequency_note,
     generation_rows,
+    held_out_note,
+    job_summary,
+    labelled,
+    no_labels,
     training_plot,
 )
 
@@ -84,7 +89,8 @@ def _stage_one(page: Page, lay: RunLayout) -> None:
     cfg = read_json(lay.config, "run config")
     rows = read_rows(lay.root)
     body = (f"<p>Source <code>{html.escape(cfg['source'])}</code>, {cfg['family']} encoder, G={cfg['groups']} x "
-            f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps.</p>")
+            f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps. "
+            f"{html.escape(held_out_note(cfg))}</p>")
     plot = lay.quantizer_plot
     if training_plot(rows, plot, "recon_loss", "recon_loss", "quantizer: reconstruction", "reconstruction MSE"):
         body += page.img(plot, "quantizer training curves")
@@ -97,8 +103,11 @@ def _vocabulary(page: Page, lay: RunLayout) -> None:
     if path.exists():
         q = read_json(path, "vocabulary quality")
         rows = [quality_row(name, v) for name, v in q["levels"].items()]
+        note = f"<p>{no_labels('the columns that score units against labels are')}</p>" \
+            if labelled(lay) is False else ""
         page.add("vocabulary", "Vocabulary quality", f"<p>{q['held_out_split']} videos; units counted on every "
-                 "frame; lookup and bag-of-units balanced accuracy on its labelled frames.</p>" + table(rows, QUALITY_KEYS))
+                 "frame; lookup and bag-of-units balanced accuracy on its labelled frames.</p>" + note
+                 + table(rows, QUALITY_KEYS))
 
 
 def _dictionary(page: Page, lay: RunLayout, limit: int = 24) -> None:
@@ -123,6 +132,8 @@ def _dictionary(page: Page, lay: RunLayout, limit: int = 24) -> None:
             f"resident's frame (blue: resident, orange: the other animal).</p><div class='units'>{''.join(cards)}</div>"
             f"<h3>Transitions</h3>{page.img(folder / 'transitions.png', 'transition graph')}"
             f"<h3>Usage per video</h3>{page.img(folder / 'usage.png', 'usage')}")
+    if not enrich and labelled(lay) is False:
+        body = f"<p>{no_labels('what each unit reads as, and its enrichment, are')}</p>" + body
     if "group_tests" in d:
         keys = ["unit", "H", "p", "q", *[k for k in d["group_tests"][0] if k.startswith("mean ")]]
         body += "<h3>Usage across groups</h3>" + table(sorted(d["group_tests"], key=lambda r: r["p"]), keys)
@@ -144,6 +155,8 @@ def _gpt(page: Page, lay: RunLayout) -> None:
 
 
 def _probes(page: Page, lay: RunLayout) -> None:
+    if not (lay.probe / "probe.json").exists() and labelled(lay) is False:
+        page.add("probes", "Probes", f"<p>{no_labels('the probes are')}</p>")
     if (lay.probe / "probe.json").exists():
         from .probes import PROBE_KEYS
         res = read_json(lay.probe / "probe.json", "probe results")
@@ -200,6 +213,8 @@ def _samples(page: Page, lay: RunLayout) -> None:
                  + table(checks, GENERATION_CHECK_KEYS))
         if freqs:
             body += f"<p>{html.escape(frequency_note(ev))}</p>" + table(freqs, GENERATION_FREQ_KEYS)
+        elif labelled(lay) is False:
+            body += f"<p>{no_labels('the behavior frequencies of the samples are')}</p>"
     for p in pngs:
         body += page.img(p, p.stem)
         if p.with_suffix(".gif").exists():
@@ -226,7 +241,14 @@ def build_html(run: str | Path) -> Path:
     return lay.html / "index.html"
 
 
+def _job(page: Page, lay: RunLayout) -> None:
+    summary = job_summary(lay)
+    if summary is not None:
+        page.add("job", "The job", f"<p>{html.escape(summary[0])}</p>" + table(summary[1], JOB_KEYS))
+
+
 def _sections(page: Page, lay: RunLayout) -> None:
+    _job(page, lay)
     _stage_one(page, lay)
     if (lay.tokens / EXPORT_META).exists():
         meta = read_json(lay.tokens / EXPORT_META, "export record")

@@ -65,11 +65,71 @@ def _missing(what: str, command: str) -> str:
     return f"_{what} not found; run:_ `{command}`\n"
 
 
+def labelled(layout: RunLayout) -> bool | None:
+    """Whether the run's videos hold labelled frames (training and held-out), as its main job or its export
+    recorded; None where the run does not say."""
+    if layout.job_status.exists():
+        return read_json(layout.job_status, "job status").get("data", {}).get("labelled")
+    quality = layout.vocabulary / "quality.json"
+    if quality.exists():
+        return any("lookup_bal_acc" in v for v in read_json(quality, "vocabulary quality")["levels"].values())
+    return None
+
+
+def no_labels(what: str) -> str:
+    """The one sentence that says a label-based part of the report is left out."""
+    return (f"The videos hold no labelled frames, so {what} left out: labels only evaluate the tokens, they never "
+            "make them.")
+
+
+def held_out_note(cfg: dict) -> str:
+    """Which videos the run held out, and how they were chosen."""
+    splits = cfg.get("splits") or {}
+    held = next((s for s in ("validation", "test") if splits.get(s)), None)
+    if held is None:
+        return ""
+    names = ", ".join(k.split("/")[-1] for k in splits[held])
+    how = ("named (--test_videos)" if cfg.get("test_videos") else
+           "the end of the recording (--holdout_fraction {:g})".format(cfg.get("holdout_fraction", 0))
+           if any(k.endswith("]") for k in splits[held]) or cfg.get("holdout_fraction") else "the source's own")
+    return f"Held out ({held}): {names}; {how}."
+
+
+JOB_KEYS = ["stage", "seconds", "adapted", "note"]
+
+
+def job_summary(layout: RunLayout) -> tuple[str, list[dict]] | None:
+    """What the main job did (job_status.json): a sentence on the data it read, and a row per stage (its time, what
+    it fitted to the data, what it left out); None for a run made stage by stage."""
+    if not layout.job_status.exists():
+        return None
+    status = read_json(layout.job_status, "job status")
+    data = status.get("data", {})
+    stages = {name: status.get(name, {}) for name in status.get("order", [])}
+    rows = [{"stage": name, "seconds": st.get("seconds", ""), "note": st.get("note", ""),
+             "adapted": ", ".join(f"{k} {v['asked']} -> {v['used']}" for k, v in st.get("adapted", {}).items())}
+            for name, st in stages.items()]
+    frames = ", ".join(f"{s} {n}" for s, n in data.get("frames", {}).items())
+    sentence = (f"behavior-tokens run, as {layout.job.name} says: {data.get('animals')} animal(s) x "
+                f"{len(data.get('bodyparts', []))} parts at {data.get('fps')} fps, frames {frames}; held out: "
+                f"{data.get('held_out')}; {'labelled' if data.get('labelled') else 'no labels'}.")
+    return sentence, rows
+
+
+def job_section(layout: RunLayout) -> list[str]:
+    summary = job_summary(layout)
+    if summary is None:
+        return []
+    sentence, rows = summary
+    return ["## The job\n", sentence + "\n", format_table(rows, JOB_KEYS) + "\n"]
+
+
 def _stage_one(layout: RunLayout, cfg: dict) -> list[str]:
     run = layout.root
     out = [f"# behavior-tokens report: `{run}`\n",
            f"Source `{cfg['source']}` ({cfg['mode']}), {cfg['family']} encoder, G={cfg['groups']} x "
-           f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps.\n", "## Stage one\n"]
+           f"V={cfg['codewords']}, window {cfg['window']}, {cfg['max_steps']} steps. {held_out_note(cfg)}\n",
+           *job_section(layout), "## Stage one\n"]
     rows = read_rows(run)
     if training_plot(rows, layout.quantizer_plot, "recon_loss", "recon_loss", "quantizer: reconstruction",
                      "reconstruction MSE (model space)"):
@@ -110,6 +170,8 @@ def _gpt(layout: RunLayout) -> list[str]:
 
 def _probes(layout: RunLayout) -> list[str]:
     probe = layout.probe
+    if not (probe / "probe.json").exists() and labelled(layout) is False:
+        return [no_labels("the probes are") + "\n"]
     if not (probe / "probe.json").exists():
         return [_missing("probes", f"python scripts/probe.py --quantizer {layout.root} --lm {layout.lm} "
                          f"--output_dir {probe}")]
@@ -131,7 +193,9 @@ def _vocabulary(layout: RunLayout) -> list[str]:
     quality = layout.vocabulary / "quality.md"
     if not quality.exists():
         return [_missing("vocabulary quality", f"python scripts/vocabulary_quality.py --tokens {layout.tokens}")]
-    return [quality.read_text().replace("## ", "### ")]
+    note = [no_labels("the columns that score units against labels (NMI, homogeneity, lookup, bag) are") + "\n"] \
+        if labelled(layout) is False else []
+    return [quality.read_text().replace("## ", "### "), *note]
 
 
 GENERATION_CHECK_KEYS = ["check", "real", "real value", "generated", "generated / real"]
@@ -169,20 +233,22 @@ def generation_rows(ev: dict) -> tuple[list[dict], list[dict]]:
         ref = e.get("reference", "raw")
         speed = e["intruder_speed_px"]
         auc = e["real_vs_generated_auc"]
-        checks += [{"check": "intruder speed, median px/frame", "real": ref, "real value": speed["real"],
+        moving = "intruder speed" if speed.get("of", "the other animals' centroids").startswith("the other") \
+            else "posture speed (one animal)"
+        checks += [{"check": f"{moving}, median px/frame", "real": ref, "real value": speed["real"],
                     "generated": speed["generated"], "generated / real": speed["ratio"]},
                    {"check": "real vs generated 1 s windows, AUC", "real": ref,
                     "generated": auc if auc is not None else "too few windows"}]
         if "training_vs_real_auc" in e:  # against the training videos, the samples' only source
             tr = f"{ref}, training videos"
-            checks += [{"check": "intruder speed, median px/frame", "real": tr, "real value": speed["training"],
+            checks += [{"check": f"{moving}, median px/frame", "real": tr, "real value": speed["training"],
                         "generated": speed["generated"], "generated / real": speed["ratio_training"]},
                        {"check": "real vs generated 1 s windows, AUC", "real": tr,
                         "generated": e["training_vs_generated_auc"]},
                        {"check": "held-out vs training 1 s windows, AUC (real against real)", "real": ref,
                         "real value": e["training_vs_real_auc"]}]
             if "training_vs_real_ratio" in speed:  # absent from checks written before it was measured
-                checks.append({"check": "intruder speed, training / held-out videos (real against real)",
+                checks.append({"check": f"{moving}, training / held-out videos (real against real)",
                                "real": ref, "real value": speed["training_vs_real_ratio"]})
         freqs += [{"behavior": b, "real": ref, "real share": v["real"],
                    "real, annotators": _or_blank(v.get("real_labelled")), "generated share": v["generated"],
@@ -214,6 +280,8 @@ def _samples(layout: RunLayout) -> list[str]:
                    + format_table(checks, GENERATION_CHECK_KEYS) + "\n")
         if freqs:
             out.append(frequency_note(ev) + "\n\n" + format_table(freqs, GENERATION_FREQ_KEYS) + "\n")
+        elif labelled(layout) is False:
+            out.append(no_labels("the behavior frequencies of the samples are") + "\n")
     return out
 
 

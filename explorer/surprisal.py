@@ -251,7 +251,8 @@ def surprisal_report(cfg: SurprisalConfig) -> dict:
                               "mean_bits_per_frame_ngram": float(s["bits_ngram"].mean())})
         rng = np.random.default_rng(cfg.seed)
         rows = []
-        for kind in cfg.faults:
+        faults = [f for f in cfg.faults if f != "identity swap" or qcfg.n_animals > 1]  # a swap needs two animals
+        for kind in faults:
             pooled = {k: [] for k in (*SCORES, "mask")}
             for rec in coll[held]:
                 faulted, mask = inject_fault(rec, kind, rng, cfg.events)
@@ -263,7 +264,7 @@ def surprisal_report(cfg: SurprisalConfig) -> dict:
             rows.append({"fault": kind, "fault_frames_pct": 100 * float(mask.mean()),
                          **{f"auroc_{k}": fault_auc(np.concatenate(pooled[k]), mask) for k in SCORES}})
         result = {"config": asdict(cfg), "held_out_split": held, "ngram": scorer.ngram_name, "faults": rows,
-                  "timelines": timelines}
+                  "timelines": timelines, "left_out": sorted(set(cfg.faults) - set(faults))}
         write_json_atomic(out / "surprisal.json", result)
         (out / "surprisal.md").write_text(surprisal_markdown(result))
     return result
@@ -277,4 +278,5 @@ def surprisal_markdown(result: dict) -> str:
             f"ROC AUC of the {result['config']['smooth_seconds']:g} s mean surprisal under the GPT over units (gpt), "
             f"the {result['ngram']} over the same tokens (ngram), the trigram over per-frame codes (codes), the "
             f"anomaly score (gpt + codes, z-scores), and of the non-LM baseline, the speed z-score)\n\n"
-            + format_table(result["faults"], FAULT_KEYS) + "\n")
+            + format_table(result["faults"], FAULT_KEYS) + "\n"
+            + "".join(f"\n{f}: left out, it needs two animals.\n" for f in result.get("left_out", [])))

@@ -7,7 +7,8 @@ same videos encoded and decoded by the quantizer (``reconstructed``), which carr
 own frame-to-frame noise as generated samples do; against it the checks measure what the GPT and
 the rendering of its tokens add, against ``raw`` the decoder's share too. Then:
 
-- intruder speed: median displacement of the other animals' centroid per frame, px;
+- intruder speed: median displacement of the other animals' centroid per frame, px (with one animal, of its
+  keypoints);
 - behavior frequencies: a probe trained on real training frames (gradient-boosted trees on hand
   features of the egocentric keypoints, without class weights, so that its shares are the annotators':
   ``core.classifiers.frequency_probe``) labels real held-out, generated and training frames alike
@@ -44,9 +45,18 @@ from behavior_tokens.quantize.viterbi import smooth
 
 
 def intruder_speed(records: list[PoseRecord]) -> float:
-    """Median per-frame displacement (px) of the centroid of every animal but the first."""
-    steps = [np.linalg.norm(np.diff(r.keypoints[:, 1:].mean(axis=3), axis=0), axis=-1).ravel() for r in records]
+    """Median per-frame displacement (px) of the centroid of every animal but the first; with one animal, of its
+    keypoints (in the resident's frame its place is held still: what moves is its posture)."""
+    if records[0].n_animals < 2:
+        steps = [np.linalg.norm(np.diff(r.keypoints[:, 0], axis=0), axis=1).ravel() for r in records]
+    else:
+        steps = [np.linalg.norm(np.diff(r.keypoints[:, 1:].mean(axis=3), axis=0), axis=-1).ravel() for r in records]
     return float(np.median(np.concatenate(steps)))
+
+
+def speed_of(records: list[PoseRecord]) -> str:
+    """What ``intruder_speed`` measures on these records."""
+    return "the other animals' centroids" if records[0].n_animals > 1 else "the animal's keypoints"
 
 
 def window_summaries(records: list[PoseRecord], pipeline: PosePipeline, seconds: float = 1.0) -> np.ndarray:
@@ -170,7 +180,7 @@ def compare(generated: list[PoseRecord], real: list[PoseRecord], train: list[Pos
     """The three checks (module doc), every record already in the generated samples' frame; ``units``: see
     ``behavior_frequencies``."""
     out = {"intruder_speed_px": {"real": intruder_speed(real), "generated": intruder_speed(generated),
-                                 "training": intruder_speed(train)},
+                                 "training": intruder_speed(train), "of": speed_of(real)},
            "real_vs_generated_auc": real_vs_generated_auc(real, generated, pipeline, seed),
            "training_vs_generated_auc": real_vs_generated_auc(train, generated, pipeline, seed),
            "training_vs_real_auc": real_vs_generated_auc(train, real, pipeline, seed)}

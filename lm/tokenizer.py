@@ -165,3 +165,18 @@ def tokenizer_for_export(export_dir: str | Path, cfg: TokenizerConfig) -> tuple[
     staged.replace(old)
     write_json_atomic(export_dir / EXPORT_META, {**meta, "finish": report})
     return tok, report
+
+
+def export_with_tokenizer(export_cfg, tok_cfg: TokenizerConfig, syllables=None, progress: bool = True
+                          ) -> tuple[object, dict]:
+    """Stage one's export (``quantize.export.export_tokens``, with the syllable level when ``syllables`` is a
+    SyllableConfig) with its tokenizer built inside it before it is swapped in: (DatasetDict, tokenizer report)."""
+    from behavior_tokens.quantize.export import export_tokens
+    reports = []
+
+    def finish(folder: Path) -> dict:
+        reports.append(build_export_tokenizer(folder, tok_cfg)[1])
+        return reports[-1]
+
+    dd = export_tokens(export_cfg, finish=finish, syllables=syllables, progress=progress)
+    return dd, reports[0]

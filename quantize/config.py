@@ -33,7 +33,15 @@ class QuantizerConfig(RunConfig):
                         "own); the run records the data's")
     test_videos: list[str] = option(default_factory=list, help="videos moved to the held-out split")
     val_fraction: float = option(0.0, ge=0, le=0.9, help="fraction of train videos carved as validation")
+    holdout_fraction: float = option(0.2, ge=0, le=0.9, help="where the source holds nothing out (no test split, no "
+                                     "--test_videos): the share of the recording held out, its end: the last videos "
+                                     "by name, or the last frames of a single video (0: none)")
     mode: Mode = option("egocentric", help="'egocentric' (aligned on the resident) or 'baseline' (no alignment)")
+    axis_from: str = option("", help="the part the body axis runs from (default: chosen from the names, e.g. the "
+                            "tail base)")
+    axis_to: str = option("", help="the part the body axis runs to, turned onto +y (default: chosen from the names, "
+                          "e.g. the neck, the head or the nose)")
+    anchor: str = option("", help="the part held at the origin (default: --axis_to)")
     relational: bool = option(False, help="add the resident's egomotion and inter-animal distances and angles "
                               "(data.relational) beside the keypoints")
     window: int = option(30, ge=2, help="frames per training window")

@@ -10,7 +10,6 @@ import numpy as np
 from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.data import (
     PoseCollection,
-    PoseDataError,
     PosePipeline,
     PoseRecord,
     WindowDataset,
@@ -18,6 +17,7 @@ from behavior_tokens.data import (
 )
 from behavior_tokens.data.egocentric import Alignment
 from behavior_tokens.data.relational import relational_names
+from behavior_tokens.data.skeleton import body_axis
 
 from .config import QuantizerConfig
 
@@ -82,7 +82,7 @@ def held_out_split(splits, source: str) -> str:
     held = next((s for s in HELD_OUT_SPLITS if s in splits and len(splits[s])), None)
     if held is None:
         raise ConfigError("--source", f"{source} has no held-out videos (its splits: {', '.join(splits)})",
-                          "name some with --test_videos or set --val_fraction")
+                          "name some with --test_videos, or set --holdout_fraction or --val_fraction")
     return held
 
 
@@ -96,12 +96,15 @@ def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str
     own = (not source or source == cfg.source) and not test_videos
     source = source or cfg.source
     fps, pose_format = (cfg.fps, cfg.pose_format) if own else (fps or cfg.fps, pose_format)
+    # a single video's held-out end is a video of its own, cut again the same way wherever the source is read
+    holdout = dict(holdout_fraction=cfg.holdout_fraction, min_held_frames=cfg.input_length)
     if own and cfg.splits:
-        coll = load_pose_source(source, fps=fps or None, pose_format=pose_format).regrouped(cfg.splits, source)
+        coll = load_pose_source(source, fps=fps or None, pose_format=pose_format, **holdout).regrouped(cfg.splits,
+                                                                                                      source)
     else:
         coll = load_pose_source(source, fps=fps or None, pose_format=pose_format,
                                 test_videos=test_videos or (cfg.test_videos if own else None) or None,
-                                val_fraction=cfg.val_fraction if own else 0.0, seed=cfg.seed)
+                                val_fraction=cfg.val_fraction if own else 0.0, seed=cfg.seed, **holdout)
     return coll, held_out_split(coll.splits, source)
 
 
@@ -116,13 +119,11 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
     if shortest < cfg.input_length:
         raise ConfigError("--window", f"a window of {cfg.input_length} frames is longer than the shortest video "
                           f"({shortest} frames)", "lower --window (or --future_steps)")
-    odd = [r.video_id for r in train + coll[held] if r.bodyparts != train[0].bodyparts]
-    if odd:
-        raise PoseDataError(f"videos {odd[:5]} carry other bodyparts than {train[0].bodyparts}",
-                            source=cfg.source, fix="one model needs one skeleton: load them apart")
-    if pipeline is None:
-        pipeline = PosePipeline(mode=cfg.mode, relational=cfg.relational).fit(train)
     first = train[0]
+    if pipeline is None:
+        anchor, axis_from, axis_to = body_axis(first.bodyparts, cfg.axis_from, cfg.axis_to, cfg.anchor)
+        pipeline = PosePipeline(mode=cfg.mode, relational=cfg.relational, anchor=anchor, axis_from=axis_from,
+                                axis_to=axis_to).fit(train)
     cfg.n_animals, cfg.n_parts = first.n_animals, first.n_parts
     cfg.n_features = first.n_animals * 2 * first.n_parts + (len(relational_names(first.n_animals))
                                                               if cfg.relational else 0)

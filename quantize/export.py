@@ -82,6 +82,7 @@ class FrameCodes:
     codes: np.ndarray  # (T, G) int16
     z_e: np.ndarray  # (T, D) float32, before quantization
     z_q: np.ndarray  # (T, D) float32, the codewords
+    axis: tuple[str, str, str] = ("", "", "")  # (anchor, from, to): the body axis the quantizer's pipeline aligns on
 
 
 def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: PoseRecord, *, stride: int = 1,
@@ -93,7 +94,8 @@ def encode_record(model: BehaviorQuantizer, pipeline: PosePipeline, record: Pose
     def per_frame(x: torch.Tensor, dtype) -> np.ndarray:
         return np.repeat(x.float().cpu().numpy().astype(dtype), stride, axis=0)[:record.n_frames]
 
-    return FrameCodes(per_frame(codes, np.int16), per_frame(z_e, np.float32), per_frame(z_q, np.float32))
+    return FrameCodes(per_frame(codes, np.int16), per_frame(z_e, np.float32), per_frame(z_q, np.float32),
+                      (pipeline.anchor, pipeline.axis_from, pipeline.axis_to))
 
 
 def _features(code_columns: int, D: int, with_z_q: bool, with_syllables: bool):
@@ -205,7 +207,7 @@ def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl:
     for enc, rec in zip(encoded, records, strict=True):
         parts = [enc.z_q] if "z_q" in syl.features else []
         if "relational" in syl.features:
-            parts.append(signed_log(relational_features(rec.keypoints, rec.bodyparts)))
+            parts.append(signed_log(relational_features(rec.keypoints, rec.bodyparts, 0, *enc.axis)))
         feats.append(np.concatenate(parts, axis=1))
     return feats
 

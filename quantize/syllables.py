@@ -25,10 +25,9 @@ import numpy as np
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import read_json, write_json_atomic
-from behavior_tokens.core.vocabulary import run_lengths
 
 from .syllable_guide import GUIDES, UNGUIDED, LabelGuide
-from .viterbi import smooth, viterbi
+from .viterbi import scan_switch_cost, smooth, viterbi
 
 SYLLABLE_DIR, SYLLABLE_FILE, SYLLABLE_CONFIG = "syllables", "syllables.npz", "syllables.json"
 SyllableFeatures = Literal["z_q", "z_q+relational", "relational"]
@@ -131,21 +130,11 @@ class SyllableModel:
             model.switch_cost = model.scan_switch_cost(videos, cfg.target_median_ms, contexts)
         return model
 
-    def median_ms(self, costs: list[np.ndarray], switch_cost: float) -> float:
-        runs = np.concatenate([run_lengths(viterbi(c, switch_cost)) for c in costs])
-        return 1000.0 * float(np.median(runs)) / self.fps
-
-    def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, contexts: list[np.ndarray] | None = None,
-                         steps: int = 12) -> float:
-        """The smallest switch cost (bisection on a log scale) whose median syllable lasts >= target_ms."""
+    def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, contexts: list[np.ndarray] | None = None
+                         ) -> float:
+        """The smallest switch cost whose median syllable lasts >= target_ms on ``videos``."""
         costs = [self.cost(v, c) for v, c in zip(videos, contexts or [None] * len(videos), strict=True)]
-        lo, hi = 0.0, 1.0
-        while self.median_ms(costs, hi) < target_ms and hi < 1e4:
-            lo, hi = hi, hi * 4
-        for _ in range(steps):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if self.median_ms(costs, mid) < target_ms else (lo, mid)
-        return hi
+        return scan_switch_cost(costs, self.fps, target_ms)
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)

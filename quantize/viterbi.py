@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from behavior_tokens.core.runs import run_lengths
+
 
 def smooth(x: np.ndarray, frames: int) -> np.ndarray:
     """Centred moving average over time of (T, D), edges by repetition."""
@@ -38,3 +40,21 @@ def viterbi(cost: np.ndarray, switch_cost: float) -> np.ndarray:
     for t in range(T - 1, 0, -1):
         units[t - 1] = back[t, units[t]]
     return units
+
+
+def median_run_ms(costs: list[np.ndarray], switch_cost: float, fps: float) -> float:
+    """The median run (ms) of the units Viterbi gives the videos whose costs (T, K) are ``costs``."""
+    lengths = np.concatenate([run_lengths(viterbi(c, switch_cost)) for c in costs])
+    return 1000.0 * float(np.median(lengths)) / fps
+
+
+def scan_switch_cost(costs: list[np.ndarray], fps: float, target_ms: float, steps: int = 12) -> float:
+    """The smallest switch cost (bisection on a log scale) whose median run lasts >= ``target_ms`` over the videos
+    whose costs are ``costs`` (keypoint-MoSeq scans its kappa alike)."""
+    lo, hi = 0.0, 1.0
+    while median_run_ms(costs, hi, fps) < target_ms and hi < 1e4:
+        lo, hi = hi, hi * 4
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if median_run_ms(costs, mid, fps) < target_ms else (lo, mid)
+    return hi

@@ -83,6 +83,29 @@ def checkpointed_run(tmp_path_factory) -> Path:
     return run
 
 
+# The main job (behavior-tokens run) at tiny size: a job file over the preset.
+TINY_JOB = {
+    "quantizer": {**{k: v for k, v in TINY_QUANTIZER.items() if k != "source"}, "max_steps": 6, "checkpoint_every": 6,
+                  "eval_every": 6},
+    "syllables": {"units": 6, "smooth_frames": 5, "target_median_ms": 300},
+    "lm": {"n_layer": 1, "n_embd": 16, "n_head": 2, "block_size": 16, "block_stride": 0, "batch_size": 4,
+           "max_steps": 4, "eval_every": 2, "checkpoint_every": 4, "warmup_steps": 0, "patience": 3},
+    "generate": {"samples": 1, "seconds": 2, "eval_samples": 4, "calibrate_rounds": 1, "gif": False},
+    "probe": {"max_train": 500, "svm_max_train": 100},
+    "dictionary": {"instances": 2, "movie_frames": 8, "units": 3},
+    "surprisal": {"events": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_job(tmp_path_factory) -> Path:
+    """The tiny job file."""
+    import json
+    path = tmp_path_factory.mktemp("job") / "tiny_job.json"
+    path.write_text(json.dumps(TINY_JOB))
+    return path
+
+
 # The main job's preset at tiny size: a relational conv quantizer, label-guided syllables and a rotary GPT over them.
 SYLLABLES = dict(units=6, smooth_frames=5, target_median_ms=300, features="z_q+relational", guide="labels")
 

@@ -12,7 +12,8 @@ from behavior_tokens.data import (
     synthetic_video,
     unalign,
 )
-from behavior_tokens.data.relational import relational_names
+from behavior_tokens.data.relational import relational_features, relational_names
+from behavior_tokens.data.skeleton import body_axis
 
 
 @pytest.mark.parametrize("mode", ["egocentric", "baseline"])
@@ -94,3 +95,41 @@ def test_the_resident_frame_holds_the_resident_still_and_keeps_the_animals_apart
         return np.linalg.norm(kp[:, 0].mean(-1) - kp[:, 1].mean(-1), axis=-1)
     np.testing.assert_allclose(apart(held.keypoints), apart(rec.keypoints), rtol=1e-4)
     assert PosePipeline(mode="baseline").fit([rec]).resident_frame(rec) is rec
+
+
+@pytest.mark.parametrize("bodyparts, axis", [
+    (["nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base"], ("neck", "tail_base", "neck")),
+    (["snout", "leftear", "rightear", "tailbase"], ("snout", "tailbase", "snout")),  # DeepLabCut's open field
+    (["Nose", "Spine_1", "Center", "Tail_base"], ("Spine_1", "Tail_base", "Spine_1")),  # deepof
+    (["nose", "neck", "center back", "tail base"], ("neck", "tail base", "neck")),  # MABe
+    (["head", "centre"], ("head", "centre", "head")),
+])
+def test_the_body_axis_is_chosen_from_the_part_names(bodyparts, axis):
+    assert body_axis(bodyparts) == axis
+    assert body_axis(bodyparts, axis_from=bodyparts[0], axis_to=bodyparts[-1]) == (bodyparts[-1], bodyparts[0],
+                                                                                  bodyparts[-1])
+
+
+def test_a_skeleton_without_a_body_axis_needs_its_parts_named():
+    with pytest.raises(PoseDataError, match=r"--axis_to: none of the parts \['left_paw', 'right_paw'\] is the front"):
+        body_axis(["left_paw", "right_paw"])
+    with pytest.raises(PoseDataError, match="--axis_from: no bodypart 'tail'"):
+        body_axis(["nose", "neck"], axis_from="tail")
+    assert body_axis(["left_paw", "right_paw"], axis_from="left_paw", axis_to="right_paw")[0] == "right_paw"
+
+
+def test_relational_features_for_one_two_and_three_animals():
+    """One animal: its egomotion alone; two: the other's speed and the pair's measures; three: every pair, each
+    animal against each other (the first two animals' columns as two animals have them)."""
+    three = synthetic_video(5, 40)
+    kp = np.concatenate([three.keypoints, three.keypoints[:, :1] + 50], axis=1)  # a third mouse beside the resident
+    feats = {a: relational_features(kp[:, :a], three.bodyparts) for a in (1, 2, 3)}
+    assert [f.shape[1] for f in feats.values()] == [len(relational_names(a)) for a in (1, 2, 3)] == [3, 10, 23]
+    np.testing.assert_allclose(feats[3][:, :10], feats[2])
+    np.testing.assert_allclose(feats[2][:, :3], feats[1])
+    names = relational_names(3)
+    # the third mouse is the resident moved 50 px along x and y: its centroid distance to the resident is 50 * sqrt 2
+    np.testing.assert_allclose(feats[3][:, names.index("a2_centroid_dist")], 50 * np.sqrt(2), rtol=1e-6)
+    np.testing.assert_allclose(feats[3][:, names.index("a1a2_centroid_dist")],
+                               np.linalg.norm(kp[:, 1].mean(-1) - kp[:, 2].mean(-1), axis=-1), rtol=1e-6)
+    np.testing.assert_allclose(feats[3][:, names.index("a2_heading_cos")], 1.0, atol=1e-9)  # heading as the resident

@@ -66,3 +66,24 @@ def test_with_keypoints_keeps_metadata():
     other = rec.with_keypoints(rec.keypoints + 1)
     assert other.video_id == rec.video_id and other.vocab == rec.vocab
     np.testing.assert_array_equal(other.labels, rec.labels)
+
+
+def test_one_video_holds_out_its_end_by_time():
+    """Of one video, its last frames (at least a window's worth) are a held-out video of their own: windows never
+    cross from one part into the other, and the split is named by frames."""
+    rec = _rec("v", T=100)
+    coll = PoseCollection({"train": [rec]}).with_held_out(0.2, min_frames=30)
+    (train,), (test,) = coll["train"], coll["test"]
+    assert (train.video_id, test.video_id) == ("v[0:70]", "v[70:100]")  # 20 frames asked, a window of 30 held
+    np.testing.assert_array_equal(np.concatenate([train.keypoints, test.keypoints]), rec.keypoints)
+    assert np.shares_memory(train.keypoints, rec.keypoints)  # views, not copies
+    assert "the last 30 of the 100 frames" in coll.held_out
+    with pytest.raises(PoseDataError, match="cannot be cut into a training part and a held-out part of at least 60"):
+        PoseCollection({"train": [rec]}).with_held_out(0.2, min_frames=60)
+
+
+def test_several_videos_hold_out_the_last_by_name():
+    coll = PoseCollection({"train": [_rec(v) for v in ("c", "a", "d", "b")]}).with_held_out(0.5)
+    assert [r.video_id for r in coll["test"]] == ["c", "d"] and [r.video_id for r in coll["train"]] == ["a", "b"]
+    assert [r.video_id for r in PoseCollection({"train": [_rec("a"), _rec("b")]}).with_held_out(0.01)["test"]] == ["b"]
+    assert coll.has_held_out() and not PoseCollection({"train": [_rec("a")]}).has_held_out()
