@@ -219,13 +219,13 @@ class LMStage(Stage):
     name = "lm"
 
     def done(self, job):
-        from behavior_tokens.core.layout import EVAL_FILE, EXPORT_META
+        from behavior_tokens.core.layout import EVAL_FILE
         try:
             meta = _load("lm:load_lm")(job.layout.lm)[3]
-            export = read_json(job.layout.tokens / EXPORT_META, "export record")
+            export = _load("lm:load_token_export")(job.layout.tokens)
         except BehaviorTokensError:
             return False
-        return (job.layout.lm / EVAL_FILE).exists() and meta.get("dataset_sha256") == export.get("dataset_sha256")
+        return (job.layout.lm / EVAL_FILE).exists() and meta.get("manifest_sha256") == export.fingerprint
 
     def run(self, job):
         from behavior_tokens.core.checkpoint import latest_checkpoint
@@ -270,7 +270,7 @@ class SamplesStage(Stage):
 
     def run(self, job):
         cfg = job.config("generate", lm=str(job.layout.lm), output_dir=str(job.layout.samples), overwrite=True)
-        longest = job.status["data"]["prompt_seconds"] / 2  # a prompt is at most half of the prompt video
+        longest = job.status["data"]["prompt_video_seconds"] / 2  # a prompt is at most half of the prompt video
         if cfg.prompt_seconds > longest:
             job.adapt(self.name, "prompt_seconds", cfg.prompt_seconds, round(longest, 3))
             cfg.prompt_seconds = round(longest, 3)
@@ -352,7 +352,7 @@ def read_source(job: Job) -> dict:
             "animals": train[0].n_animals, "bodyparts": list(train[0].bodyparts), "fps": coll.fps,
             "labelled": any(r.labelled for r in train) and any(r.labelled for r in coll[held]),
             "training_windows": sum(max(0, (r.n_frames - qcfg.input_length) // qcfg.stride + 1) for r in train),
-            "prompt_seconds": coll[held][0].n_frames / coll.fps}
+            "prompt_video_seconds": coll[held][0].n_frames / coll.fps}
 
 
 def _open(layout: RunLayout, sections: dict, overwrite: bool) -> tuple[dict, Path | None]:

@@ -3,7 +3,8 @@
     python benchmarks/summarize_runs.py runs/syn runs/ethome_120637 runs/ethome_121558 ...
     python benchmarks/summarize_runs.py --samples samples_again runs/syn ...  (samples generated into another folder)
 
-Per run: reconstruction R2 (px); the syllable level's lookup balanced accuracy beside hand features
+Per run: its data (frames, animals, parts) and the main job's seconds (the sum of its stages, from
+job_status.json); reconstruction R2 (px); the syllable level's lookup and bag-of-units balanced accuracy beside hand features
 and the SVM on z_q (probes, same held-out frames), its median run, held-out frames on unseen units,
 units seen once, units covering 95 % of frames; the GPT's held-out bits per second against the best
 n-gram on the same tokens; the best GPT layer's probe; the generation checks against the held-out
@@ -23,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from behavior_tokens.core.files import read_json
-from behavior_tokens.core.layout import EVAL_FILE, RunLayout
+from behavior_tokens.core.layout import EVAL_FILE, JOB_STATUS, RunLayout
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.tracking import read_rows
 
-KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms", "unseen_pct", "seen_once_pct",
-        "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train",
+KEYS = ["run", "frames", "animals", "parts", "job_s", "r2_px", "lookup", "bag", "hand", "svm_z_q", "gpt_layer",
+        "units_used", "median_run_ms", "unseen_pct", "seen_once_pct", "units_95", "gpt_bits_s", "ngram_bits_s", "gpt_gain_pct", "speed_ratio", "speed_ratio_train",
         "speed_ratio_train_vs_real", "max_freq_diff", "max_freq_diff_train",
         "max_freq_implied_train", "max_freq_train_vs_real", "max_probe_vs_annotators", "max_freq_diff_annotators",
         "auc", "auc_train",
@@ -39,13 +40,21 @@ KEYS = ["run", "r2_px", "lookup", "hand", "svm_z_q", "gpt_layer", "median_run_ms
 def summarize(run: Path, samples: str = "samples") -> dict:
     lay = RunLayout(run)
     row = {"run": run.name, "r2_px": [r for r in read_rows(run) if r["split"] != "train"][-1]["r2_px"]}
-    probes = {r["representation"]: r["balanced_accuracy"] for r in read_json(lay.probe / "probe.json")["results"]}
-    row.update(lookup=probes.get("lookup syllables"), hand=probes["hand features"], svm_z_q=probes["SVM z_q"],
-               gpt_layer=max((v for k, v in probes.items() if k.startswith("GPT layer")), default=None))
+    status = lay.root / JOB_STATUS
+    if status.exists():  # a main job's run (behavior-tokens run): its data and time
+        st = read_json(status)
+        row.update(frames=sum(st["data"]["frames"].values()), animals=st["data"]["animals"],
+                   parts=len(st["data"]["bodyparts"]), job_s=sum(v.get("seconds", 0) for k, v in st.items()
+                                                                   if isinstance(v, dict) and k != "data"))
+    if (lay.probe / "probe.json").exists():  # labelled sources only
+        probes = {r["representation"]: r["balanced_accuracy"] for r in read_json(lay.probe / "probe.json")["results"]}
+        row.update(lookup=probes.get("lookup syllables"), hand=probes["hand features"], svm_z_q=probes["SVM z_q"],
+                   gpt_layer=max((v for k, v in probes.items() if k.startswith("GPT layer")), default=None))
     syl = read_json(lay.vocabulary / "quality.json")["levels"].get("syllables")
     if syl:
         row.update(median_run_ms=syl["held"]["median_run_ms"], unseen_pct=syl["held_unseen_frames_pct"],
-                   seen_once_pct=syl["held"]["seen_once_pct"], units_95=syl["held"]["units_95pct"])
+                   seen_once_pct=syl["held"]["seen_once_pct"], units_95=syl["held"]["units_95pct"],
+                   units_used=syl["held"]["units_used"], bag=syl.get("bag_bal_acc"))
     ev = read_json(lay.lm / EVAL_FILE)
     best = min(ev["baselines"].values(), key=lambda m: m["bits_per_second"])
     row.update(gpt_bits_s=ev["gpt"]["bits_per_second"], ngram_bits_s=best["bits_per_second"],

@@ -39,18 +39,30 @@ def resume_point(cfg: RunConfig, run_dir: str | Path) -> tuple[Path | None, int]
     diff = type(cfg).load(ckpt / CONFIG_FILE).differences(cfg)
     if diff:
         raise ConfigError("--resume", f"checkpoint {ckpt} was made with another config: "
-                          + ", ".join(f"{k}={a!r} there, {b!r} now" for k, (a, b) in diff.items()),
-                          "resume with the same settings, or start a new run")
+                          + ", ".join(_difference(k, a, b) for k, (a, b) in diff.items()),
+                          "resume with the same settings and data, or start a new run")
     state = read_json(ckpt / STATE_FILE, "training state")
     return ckpt, int(state["step"])
 
 
-def save_checkpoint(accelerator, cfg: RunConfig, run_dir: str | Path, step: int) -> Path:
-    """``accelerator.save_state`` into ``checkpoints/step_N`` with the config; the state file last marks it complete."""
+def _difference(key: str, there, now) -> str:
+    if isinstance(there, dict) and isinstance(now, dict):  # e.g. the sha256 of each source file: name what differs
+        differ = sorted(k for k in set(there) | set(now) if there.get(k) != now.get(k))
+        return f"{key} differs for {', '.join(differ[:5])}"
+    return f"{key}={there!r} there, {now!r} now"
+
+
+def save_checkpoint(accelerator, cfg: RunConfig, run_dir: str | Path, step: int, extra: tuple = ()) -> Path:
+    """``accelerator.save_state`` into ``checkpoints/step_N`` with the config and the state of each of ``extra``
+    (objects with ``save_to(folder)``: kept as safetensors and JSON, never a pickle, so a checkpoint read back runs no
+    code); the state file, last, marks it complete."""
     ck = Path(run_dir) / CHECKPOINTS_DIR / f"{CHECKPOINT_PREFIX}{step}"
     with writing(ck):
         accelerator.save_state(str(ck))  # every rank takes part; accelerate writes on the main one
     if accelerator.is_main_process:
+        with writing(ck):
+            for obj in extra:
+                obj.save_to(ck)
         cfg.save(ck / CONFIG_FILE)
         write_json_atomic(ck / STATE_FILE, {"step": step})
     accelerator.wait_for_everyone()

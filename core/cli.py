@@ -17,6 +17,7 @@ from types import MappingProxyType
 from transformers import HfArgumentParser
 
 from .config import BOUND_KEYS
+from .errors import BehaviorTokensError
 
 DEBUG_ENV = "BEHAVIOR_TOKENS_DEBUG"
 _OS_HINTS = {
@@ -79,10 +80,13 @@ def one_line(e: BaseException) -> str:
     elif isinstance(e, OSError) and e.filename is not None and e.strerror:
         hint = _OS_HINTS.get(e.errno, "check the path and the disk")
         text = f"{e.filename}: {e.strerror} ({hint})"
-    elif isinstance(e, ValueError | OSError | FloatingPointError | RuntimeError | ImportError):
-        text = str(e) or type(e).__name__
-    else:
-        text = f"{type(e).__name__}: {e} (unexpected; run again with --debug for the traceback)"
+    elif isinstance(e, BehaviorTokensError):
+        text = str(e)
+    elif isinstance(e, FloatingPointError | RuntimeError | ImportError) and str(e):
+        text = str(e)
+    else:  # what no check foresaw: its message, and how to see where it came from
+        text = (f"{e or 'failed'} (an unexpected {type(e).__name__}: run again with --debug for the traceback, and "
+                "report it)")
     return "error: " + " ".join(text.split())
 
 

@@ -15,12 +15,15 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ArtifactError, ConfigError, WriteError
-from .layout import JOB_FILE, JOB_STATUS, MARKER_FILE, MODEL_DIR
+from .layout import JOB_FILE, JOB_STATUS, MANIFEST_FILE, MARKER_FILE, MODEL_DIR
 
 REPLACED_SUFFIX = ".replaced"
 
@@ -86,6 +89,34 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` by relative path, but its manifest and this project's marker."""
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in (MANIFEST_FILE, MARKER_FILE)}
+
+
+def write_manifest(folder: str | Path) -> str:
+    """Record the sha256 of every file of an artifact folder in its manifest; returns the manifest's own sha256,
+    the folder's fingerprint (what a later artifact records of it)."""
+    folder = Path(folder)
+    write_json_atomic(folder / MANIFEST_FILE, folder_hashes(folder))
+    return file_sha256(folder / MANIFEST_FILE)
+
+
+def check_manifest(folder: str | Path, fix: str) -> str:
+    """Refuse a folder whose files are not those its manifest lists (one missing, added or edited, named); returns
+    its fingerprint."""
+    folder = Path(folder)
+    recorded = read_json(folder / MANIFEST_FILE, "manifest")
+    present = folder_hashes(folder)
+    for name in sorted(set(recorded) | set(present)):
+        if present.get(name) != recorded.get(name):
+            what = "is missing" if name not in present else "was added" if name not in recorded else "was edited"
+            raise ArtifactError(str(folder / name), f"{what} since it was written (the folder's {MANIFEST_FILE} "
+                                "says so)", fix)
+    return file_sha256(folder / MANIFEST_FILE)
 
 
 def write_marker(folder: Path, kind: str) -> None:
@@ -199,16 +230,92 @@ def check_output(folder: str | Path, kind: str, *, overwrite: bool, reads: dict[
         _replaceable(folder, kind)
 
 
+LOCK_SUFFIX = ".lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def take_lock(folder: str | Path) -> Path:
+    """Claim ``folder`` for this process (``FOLDER.lock`` beside it, made atomically): a second writer is refused,
+    naming the first; a lock whose process is gone (a killed run) is taken over, with a note."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = folder.with_name(folder.name + LOCK_SUFFIX)
+    mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                holder = {}
+            pid = holder.get("pid")
+            same_host = holder.get("host") == socket.gethostname()
+            if pid == os.getpid() and same_host:  # this process's own, from a write it gave up
+                lock.unlink(missing_ok=True)
+                continue
+            if isinstance(pid, int) and same_host and pid != os.getpid() and _alive(pid):
+                raise ConfigError("--output_dir", f"{folder} is being written by another process (pid {pid}, since "
+                                  f"{holder.get('since')})", "wait for it to finish, or write to another folder"
+                                  ) from None
+            if not same_host and holder:
+                raise ConfigError("--output_dir", f"{folder} is locked by a process on {holder.get('host')} (pid "
+                                  f"{pid}, since {holder.get('since')})", f"wait for it, or remove {lock.name} if that "
+                                  "process is gone") from None
+            print(f"note: {lock} was left by a process that is gone (pid {pid}); taken over", file=sys.stderr)
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(mine)
+        return lock
+    raise ConfigError("--output_dir", f"{lock} could not be taken", "retry")
+
+
+def release_lock(lock: Path | None) -> None:
+    if lock is not None:
+        lock.unlink(missing_ok=True)
+
+
+def clean_interrupted(folder: Path, kind: str) -> None:
+    """Remove what an interrupted write into ``folder`` left beside it (``FOLDER.tmp-*`` folders this project made
+    for the same kind of result), naming each; called holding the folder's lock, so no writer is using them."""
+    for tmp in sorted(folder.parent.glob(folder.name + ".tmp-*")):
+        if tmp.is_dir() and marker_kind(tmp) == kind:
+            shutil.rmtree(tmp)
+            print(f"note: removed {tmp}, left by an interrupted write", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def staged_output(folder: str | Path, kind: str, *, overwrite: bool, reads: dict[str, Path] | None = None
                   ) -> Iterator[Path]:
     """Yield a temporary sibling of ``folder`` to write into; swap it in only when the block succeeds.
 
-    On any error (or a kill) the temporary folder goes and ``folder`` stays as it was.
+    On any error (or a kill) the temporary folder goes and ``folder`` stays as it was. One writer at a time: the
+    folder is locked while the block runs (``take_lock``), and what an interrupted write left is cleaned first.
     """
     folder = Path(folder)
     check_output(folder, kind, overwrite=overwrite, reads=reads)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = take_lock(folder)
+    try:
+        clean_interrupted(folder, kind)
+        check_output(folder, kind, overwrite=overwrite, reads=reads)  # again, now that no one else writes
+        with _staged(folder, kind) as tmp:
+            yield tmp
+    finally:
+        release_lock(lock)
+
+
+@contextlib.contextmanager
+def _staged(folder: Path, kind: str) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
         write_marker(tmp, kind)

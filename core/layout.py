@@ -31,6 +31,7 @@ TOKENIZER_REPORT = "report.json"
 EVAL_FILE = "eval.json"
 STREAMS_DIR = "streams"
 MARKER_FILE = ".behavior-tokens.json"  # {"kind": ...}: this project made the folder
+MANIFEST_FILE = "manifest.json"  # sha256 of every other file of an artifact folder: what the folder vouches for
 JOB_FILE = "job.json"  # the main job as run (behavior-tokens run): one section per stage
 JOB_STATUS = "job_status.json"  # what each stage of the main job did: seconds, sizes it adapted, what it left out
 

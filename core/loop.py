@@ -10,6 +10,9 @@ and DDP; nothing here picks a device.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,11 +23,18 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from .checkpoint import resume_point, save_checkpoint
+from .checkpoint import latest_checkpoint, resume_point, save_checkpoint
 from .config import RunConfig
 from .errors import ConfigError
-from .files import check_run_dir, discard_replaced, prepare_run_dir, write_json_atomic
-from .layout import CONFIG_FILE
+from .files import (
+    check_run_dir,
+    discard_replaced,
+    prepare_run_dir,
+    release_lock,
+    take_lock,
+    write_json_atomic,
+)
+from .layout import CONFIG_FILE, MARKER_FILE
 from .tracking import available_trackers, log_row, mean_over_processes
 
 
@@ -69,6 +79,9 @@ class TrainingRun:
     checkpoint: Path | None = None
     start_step: int = 0
     replaced: Path | None = None
+    extra: list = field(default_factory=list)  # state beyond accelerate's, with save_to / load_from(folder)
+    lock: Path | None = None
+    found: set | None = None  # what the folder held before this run (the rest is this run's); None: no folder
 
     @property
     def main(self) -> bool:
@@ -79,6 +92,8 @@ class TrainingRun:
         find the resume point and write the config (and ``files``: {name: JSON}) into it."""
         cfg = self.cfg
         if self.main:
+            self.lock = take_lock(self.run_dir)  # one writer a folder
+            self.found = set(os.listdir(self.run_dir)) if self.run_dir.is_dir() else None
             self.replaced = prepare_run_dir(self.run_dir, self.kind, resume=cfg.resume, overwrite=cfg.overwrite,
                                             reads=self.reads)
         self.accelerator.wait_for_everyone()
@@ -91,10 +106,48 @@ class TrainingRun:
             for name, obj in (files or {}).items():
                 write_json_atomic(self.run_dir / name, obj)
 
+    @contextlib.contextmanager
+    def opened(self, files: dict[str, dict] | None = None):
+        """``open`` the run for the block; a failure in it abandons the run (``abandon``) before it propagates."""
+        self.open(files)
+        try:
+            yield self
+        except BaseException:
+            self.abandon()
+            raise
+
+    def resume_state(self, *objects) -> None:
+        """Load the checkpoint resumed from (accelerate's state, then each of ``objects``' own) and keep ``objects``
+        to be saved with every checkpoint from now on."""
+        self.extra += objects
+        if self.checkpoint is not None:
+            self.accelerator.load_state(str(self.checkpoint))
+            for obj in objects:
+                obj.load_from(self.checkpoint)
+            self.accelerator.print(f"resumed from {self.checkpoint} at step {self.start_step}")
+
     def close(self, finished: bool) -> None:
         if finished and self.main:
             discard_replaced(self.replaced)
+        if self.main:
+            release_lock(self.lock)
         self.accelerator.end_training()
+
+    def abandon(self) -> None:
+        """After a failure: a run that saved no checkpoint yet leaves the folder as it found it (what it wrote
+        removed, a run it set aside moved back), so a fresh start works; one with a checkpoint is kept to resume."""
+        if self.main and not self.cfg.resume and latest_checkpoint(self.run_dir) is None:
+            if self.replaced is not None:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                os.replace(self.replaced, self.run_dir)
+            elif self.found is None:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            elif self.run_dir.is_dir():
+                for name in set(os.listdir(self.run_dir)) - self.found - {MARKER_FILE}:
+                    path = self.run_dir / name
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if self.main:
+            release_lock(self.lock)
 
 
 def start_run(cfg: RunConfig, kind: str, *, grad_accum: int = 1, reads: dict[str, Path] | None = None
@@ -184,7 +237,7 @@ def _steps(run: TrainingRun, model, optimizer, loader, spec: StepSpec, step: int
                 last_eval = evaluate_on_main(run, spec, step)
                 stop = spec.stop is not None and _agreed(acc, run.main and spec.stop(last_eval))
             if step % cfg.checkpoint_every == 0 or step == end or stop:
-                save_checkpoint(acc, cfg, run_dir, step)
+                save_checkpoint(acc, cfg, run_dir, step, tuple(run.extra))
             if stop:
                 return step, last_eval, True
             if step >= end:

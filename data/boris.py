@@ -8,8 +8,9 @@ frames outside any bout are ``other`` (id 0). Behaviors get ids 1.. in sorted or
 Checked, each failure naming the file and line: times are numbers >= 0; every STOP closes a
 START of the same subject and behavior, no later than it; every START is stopped; the FPS column
 holds one value and agrees with the pose's frame rate; the video's ``Total length`` agrees with
-the pose file's frames. Bout frames past the video's end are dropped and counted (the load
-summary reports them).
+the pose file's frames. Bout frames past the video's end are dropped and counted, and frames two bouts
+cover (two subjects', or two behaviors') are given the later bout's behavior and counted (the load summary
+reports both).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class BorisLabels:
     vocab: dict[str, int]
     fps: float
     clipped_frames: int  # bout frames past the video's end, dropped
+    overlapping_frames: int = 0  # frames two bouts cover (subjects' or behaviors' overlapping): the later bout's kept
 
 
 def read_boris_events(path: str | Path) -> pd.DataFrame:
@@ -42,7 +44,7 @@ def read_boris_events(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise PoseDataError("no such BORIS file", source=str(path), fix="check the path")
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a spreadsheet's byte-order mark is not text
     except UnicodeDecodeError:
         raise PoseDataError("is not a text file", source=path.name, fix="export the events from BORIS as CSV") from None
     start = next((i for i, line in enumerate(lines) if line.startswith("Time,") and "Behavior" in line), None)
@@ -125,7 +127,8 @@ def boris_labels(path: str | Path, n_frames: int, *, vocab: dict[str, int] | Non
         raise PoseDataError(f"behaviors {unknown} are not in the vocabulary {vocab}", source=path.name,
                             fix="one collection needs one label vocabulary")
     labels = np.full(n_frames, vocab[OTHER], dtype=np.int64)
-    clipped = 0
+    covered = np.zeros(n_frames, dtype=bool)
+    clipped = overlapping = 0
     open_at: dict[tuple, tuple[float, int]] = {}
     subjects = events["Subject"].astype(str) if "Subject" in events else pd.Series([""] * len(events))
     for t, subj, beh, status, line in zip(events["Time"], subjects, events["Behavior"].astype(str), events["Status"],
@@ -145,9 +148,11 @@ def boris_labels(path: str | Path, n_frames: int, *, vocab: dict[str, int] | Non
             raise PoseDataError(f"line {line}: {beh!r} stops at {t}s, before its start at {a}s", source=path.name)
         lo, hi = int(round(a * fps)), int(round(t * fps))
         clipped += max(0, hi - max(lo - 1, n_frames - 1))  # bout frames > n_frames - 1
-        labels[lo:min(hi, n_frames - 1) + 1] = vocab[beh]
+        bout = slice(lo, min(hi, n_frames - 1) + 1)
+        overlapping += int(covered[bout].sum())
+        labels[bout], covered[bout] = vocab[beh], True
     if open_at:
         (subj, beh), (t, line) = next(iter(open_at.items()))
         raise PoseDataError(f"line {line}: {beh!r} starts at {t}s and never stops", source=path.name,
                             fix="add its STOP event in BORIS")
-    return BorisLabels(labels, vocab, fps, clipped)
+    return BorisLabels(labels, vocab, fps, clipped, overlapping)

@@ -13,6 +13,7 @@ arrays, not the whole file as Python lists.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 
 from .errors import PoseDataError
 from .records import MISSING_LABEL, PoseRecord
+from .untrusted import load_npy_safely
 from .validate import check_labels, fill_missing
 
 FPS = 30.0  # CalMS21 is recorded at 30 Hz; the files do not say so
@@ -127,14 +129,17 @@ def read_calms21_json(path: str | Path) -> list[PoseRecord]:
 
 
 def read_calms21_npy(path: str | Path) -> list[PoseRecord]:
-    """Read the converted ``.npy`` form (a pickled dict with the JSON's nesting)."""
+    """Read the converted ``.npy`` form (a pickled dict with the JSON's nesting), without running code from it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such CalMS21 file")
     try:
-        obj = np.load(path, allow_pickle=True)
+        obj = load_npy_safely(path)
         tree = obj.item() if isinstance(obj, np.ndarray) and obj.dtype == object else obj
-    except Exception as e:  # numpy raises several types for a damaged pickle
+    except pickle.UnpicklingError as e:
+        raise PoseDataError(f"refused: {e}, which a CalMS21 .npy never holds (a pickle may run code)",
+                            source=path.name, fix="read the official .json form, or convert it yourself") from None
+    except Exception as e:  # numpy and pickle raise several types for a damaged file
         raise PoseDataError(f"cannot be read as a CalMS21 .npy dict ({type(e).__name__}: {e})", source=path.name) from None
     if not isinstance(tree, dict):
         raise PoseDataError(f"holds {type(tree).__name__}, expected a dict of annotator groups", source=path.name)

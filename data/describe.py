@@ -48,9 +48,13 @@ def describe(collection: PoseCollection) -> str:
         axis = f"no body axis chosen: {e}"
     held = [f"{split}: {', '.join(r.video_id for r in recs)}" for split, recs in collection.splits.items()
             if split in HELD_OUT]
+    clipped = sum(r.clipped_label_frames for r in collection.records)
+    merged = sum(r.merged_label_frames for r in collection.records)
+    changed = ([f"{clipped} labelled frames past a video's end dropped"] if clipped else []) + (
+        [f"{merged} labelled frames two bouts covered (the later bout's behavior kept)"] if merged else [])
     return (f"{first.n_animals} animals ({', '.join(first.individuals)}) x {first.n_parts} parts "
             f"({', '.join(first.bodyparts)}), {first.fps:g} fps; {axis}\n" + "\n".join(rows)
-            + "".join(f"\n\nheld out, {h}" for h in held))
+            + "".join(f"\n\nheld out, {h}" for h in held) + (f"\n\nlabels: {'; '.join(changed)}" if changed else ""))
 
 
 def describe_source(cfg: DescribeConfig) -> str:

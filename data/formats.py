@@ -24,7 +24,10 @@ from .calms21 import FPS as CALMS21_FPS
 from .calms21 import calms21_split_of, read_calms21
 from .errors import PoseDataError
 from .records import MISSING_LABEL, PoseRecord
+from .untrusted import check_h5_pickles
 from .validate import fill_missing
+
+AUTO_HINT = "leave --pose_format at auto to have its format recognised, or name the format the file is in"
 
 
 @dataclass(frozen=True)
@@ -36,19 +39,35 @@ class PoseFormat:
     split_of: Callable[[Path], str] = lambda path: "train"  # the split a file's videos belong to
     fps_fixed: float | None = None  # the format's frame rate, where the format fixes it (CalMS21: 30 Hz)
 
+    def load(self, path: Path, fps: float | None, cache_dir: str | Path | None = None) -> list[PoseRecord]:
+        """``read`` a file of this format, checked first for pickles reading would run (HDF5); what the reader
+        did not expect still names the file, and what it is."""
+        if path.suffix.lower() in (".h5", ".hdf5"):  # pandas' HDF5 files hold pickles that PyTables would load
+            check_h5_pickles(path)
+        try:
+            return self.read(path, fps, cache_dir)
+        except (PoseDataError, OSError):
+            raise
+        except Exception as e:
+            raise PoseDataError(f"cannot be read as a {self.name} pose file ({type(e).__name__}: "
+                                f"{' '.join(str(e).split())[:300]})", source=path.name,
+                                fix=f"check that it is a whole {self.name} file as its software wrote it") from None
+
     def check(self, path: Path) -> None:
         """Raise PoseDataError unless ``path`` is a file of this format."""
         if path.suffix.lower() not in self.suffixes:
             raise PoseDataError(f"is not a {self.name} file (its suffix is not one of {', '.join(self.suffixes)})",
-                                source=path.name)
+                                source=path.name, fix=AUTO_HINT)
         for validate in self.validators:
             try:
                 validate(path)
             except PoseDataError:
                 raise
+            except ImportError as e:
+                raise _missing_reader(path, e) from None
             except Exception as e:  # movement's validators raise ValueError / OSError / attrs errors
-                raise PoseDataError(f"is not a {self.name} file ({' '.join(str(e).split())})",
-                                    source=path.name) from None
+                raise PoseDataError(f"is not a {self.name} file ({' '.join(str(e).split())})", source=path.name,
+                                    fix=AUTO_HINT) from None
 
 
 POSE_FORMATS: dict[str, PoseFormat] = {}
@@ -62,10 +81,20 @@ def register_format(name: str, suffixes: tuple[str, ...], validators: tuple = ()
     return deco
 
 
+def _missing_reader(path: Path, error: ImportError) -> PoseDataError:
+    """The one line for a pose file whose reader needs a package that is not installed."""
+    if path.suffix.lower() == ".h5":
+        return PoseDataError("reading .h5 pose files needs PyTables, which is not installed", source=path.name,
+                             fix='pip install -e ".[pose]" (or pip install tables)')
+    return PoseDataError(f"its reader needs a package that is not installed ({' '.join(str(error).split())})",
+                         source=path.name, fix="install it with pip")
+
+
 def _movement_validator(by_suffix: dict[str, str]) -> Callable[[Path], None]:
     """movement's validator class (named per suffix) for a file."""
     def validate(path: Path) -> None:
         import movement.validators.files as files
+        _quiet_movement()
         getattr(files, by_suffix[path.suffix.lower()])(path)
     return validate
 
@@ -128,9 +157,8 @@ def _movement_reader(software: str):
         _quiet_movement()
         try:
             ds = load_dataset(path, source_software=software, fps=fps)
-        except (ValueError, OSError, KeyError, TypeError) as e:
-            raise PoseDataError(f"cannot be read as a {software} pose file ({' '.join(str(e).split())})",
-                                source=path.name) from None
+        except ImportError as e:
+            raise _missing_reader(path, e) from None
         return [record_from_movement(ds, path, fps)]
     read.__name__ = f"read_{software.lower()}"
     return read
@@ -184,4 +212,4 @@ def read_pose_file(path: str | Path, *, pose_format: str = "auto", fps: float | 
     if not path.is_file():
         raise PoseDataError("no such pose file" if not path.exists() else "is a folder, not a pose file",
                             source=str(path), fix="check the path")
-    return format_of(path, pose_format).read(path, fps, cache_dir)
+    return format_of(path, pose_format).load(path, fps, cache_dir)

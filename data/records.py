@@ -26,7 +26,8 @@ def time_part(record: PoseRecord, start: int, end: int) -> PoseRecord:
                    scores=record.scores[start:end], labels=record.labels[start:end],
                    filled_points=record.filled_points if first else 0,
                    outlier_points=record.outlier_points if first else 0,
-                   clipped_label_frames=record.clipped_label_frames if first else 0)
+                   clipped_label_frames=record.clipped_label_frames if first else 0,
+                   merged_label_frames=record.merged_label_frames if first else 0)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class PoseRecord:
     filled_points: int = 0  # points filled by interpolation when read (see validate.fill_missing)
     outlier_points: int = 0  # of those, points too far out to be real
     clipped_label_frames: int = 0  # frames of labelled bouts that lay past the video's end (dropped)
+    merged_label_frames: int = 0  # frames two labelled bouts covered (the later one's behavior kept)
 
     def __post_init__(self) -> None:
         validate_record(self)
@@ -179,11 +181,14 @@ class PoseCollection:
             filled = sum(r.filled_points for r in records)
             outliers = sum(r.outlier_points for r in records)
             clipped = sum(r.clipped_label_frames for r in records)
+            merged = sum(r.merged_label_frames for r in records)
             line = f"{split}: {len(records)} videos, {frames} frames, {labelled} labelled, {filled} points filled"
             if outliers:
                 line += f" ({outliers} of them too far out to be real)"
             if clipped:
                 line += f", {clipped} labelled frames past a video's end dropped"
+            if merged:
+                line += f", {merged} labelled frames two bouts covered (the later bout's behavior kept)"
             lines.append(line)
         return "\n".join(lines)
 

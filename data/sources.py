@@ -25,6 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from behavior_tokens.core.files import file_sha256
+
 from .boris import boris_labels, events_fps, read_boris_events
 from .errors import PoseDataError
 from .formats import POSE_SUFFIXES, format_of, read_pose_file, video_key
@@ -43,7 +45,7 @@ class SourceOptions:
 
 
 class SourceKind:
-    """One kind of pose source: ``matches`` a spec, ``read`` s it into splits of videos."""
+    """One kind of pose source: ``matches`` a spec, ``read`` s it into splits of videos, reading ``files``."""
 
     name: ClassVar[str]
 
@@ -54,6 +56,11 @@ class SourceKind:
     @staticmethod
     def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
         raise NotImplementedError
+
+    @staticmethod
+    def files(spec: str) -> list[Path]:
+        """The files the source is read from (none for a generated one)."""
+        return []
 
 
 SOURCE_KINDS: list[type[SourceKind]] = []
@@ -108,6 +115,12 @@ class LabelledFolder(SourceKind):
         return (Path(spec) / "dlc").is_dir() and (Path(spec) / "boris").is_dir()
 
     @staticmethod
+    def files(spec: str) -> list[Path]:
+        folder = Path(spec)
+        return sorted(p for p in (folder / "dlc").iterdir() if p.suffix.lower() in POSE_SUFFIXES) + sorted(
+            (folder / "boris").glob("*.csv"))
+
+    @staticmethod
     def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
         folder = Path(spec)
         pose_files = sorted(p for p in (folder / "dlc").iterdir() if p.suffix.lower() in POSE_SUFFIXES)
@@ -119,6 +132,11 @@ class LabelledFolder(SourceKind):
         ambiguous = {k: [b.name for b in m] for k, m in matches.items() if len(m) > 1}
         if ambiguous:
             raise PoseDataError(f"several BORIS files match one video: {ambiguous}", source=str(folder))
+        orphans = sorted(b.name for b in set(boris_files) - {b for m in matches.values() for b in m})
+        if orphans:
+            raise PoseDataError(f"BORIS files {orphans} match no pose file in dlc/", source=str(folder),
+                                fix="a BORIS file's name starts with its video's: add the pose file, or move the events "
+                                "out of the folder")
         unlabeled = [k for k, m in matches.items() if not m]
         if unlabeled and len(unlabeled) < len(keys):
             raise PoseDataError(f"no BORIS file for videos {unlabeled}", source=str(folder),
@@ -135,7 +153,8 @@ class LabelledFolder(SourceKind):
             if events is not None:
                 lab = boris_labels(events, rec.n_frames, vocab=vocab, fps=rec.fps)
                 vocab = lab.vocab
-                rec = replace(rec, labels=lab.labels, vocab=dict(lab.vocab), clipped_label_frames=lab.clipped_frames)
+                rec = replace(rec, labels=lab.labels, vocab=dict(lab.vocab), clipped_label_frames=lab.clipped_frames,
+                              merged_label_frames=lab.overlapping_frames)
             records.append(rec)
         return {"train": records}
 
@@ -154,7 +173,7 @@ def _read_files(files: list[Path], opts: SourceOptions) -> dict[str, list[PoseRe
         if fmt.fps_fixed and opts.fps and abs(fmt.fps_fixed - opts.fps) > 1e-6:
             raise PoseDataError(f"{fmt.name} is recorded at {fmt.fps_fixed:g} fps, --fps says {opts.fps:g}",
                                 source=path.name, fix="leave --fps out")
-        splits.setdefault(fmt.split_of(path), []).extend(fmt.read(path, opts.fps, opts.cache_dir))
+        splits.setdefault(fmt.split_of(path), []).extend(fmt.load(path, opts.fps, opts.cache_dir))
     records = [r for recs in splits.values() for r in recs]
     ids = [r.video_id for r in records]
     if len(set(ids)) < len(ids) and all(not r.annotator for r in records):  # names collide: whole file stems
@@ -172,6 +191,10 @@ class PoseFolder(SourceKind):
         return Path(spec).is_dir()
 
     @staticmethod
+    def files(spec: str) -> list[Path]:
+        return _pose_files(Path(spec))
+
+    @staticmethod
     def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
         return _read_files(_pose_files(Path(spec)), opts)
 
@@ -185,8 +208,26 @@ class PoseFile(SourceKind):
         return Path(spec).is_file()
 
     @staticmethod
+    def files(spec: str) -> list[Path]:
+        return [Path(spec)]
+
+    @staticmethod
     def read(spec: str, opts: SourceOptions) -> dict[str, list[PoseRecord]]:
         return _read_files([Path(spec)], opts)
+
+
+def source_kind(spec: str | Path) -> type[SourceKind]:
+    spec = str(spec)
+    kind = next((k for k in SOURCE_KINDS if k.matches(spec)), None)
+    if kind is None:
+        raise PoseDataError("no such pose source", source=spec, fix="give 'synthetic', a pose file or a folder of them")
+    return kind
+
+
+def source_fingerprint(spec: str | Path) -> dict[str, str]:
+    """{file name: sha256} of every file a source is read from ({} for a generated one): what a run records of its
+    data, to refuse files changed since."""
+    return {p.name: file_sha256(p) for p in source_kind(spec).files(str(spec))}
 
 
 def _animals(n: int) -> str:
@@ -194,9 +235,9 @@ def _animals(n: int) -> str:
 
 
 def one_skeleton(splits: dict[str, list[PoseRecord]]) -> dict[str, list[PoseRecord]]:
-    """Every video in the skeleton of the first: the same number of animals and the same parts, matched by name
-    (aliases included) and put in the first video's order. A video of another skeleton is refused, naming its
-    file: one model reads one skeleton."""
+    """Every video in the skeleton of the first: the same animals and the same parts, each matched by name (parts
+    with their aliases) and put in the first video's order. A video of another skeleton, or whose animals carry
+    other names, is refused, naming its file: one model reads one skeleton, and the resident is the resident."""
     records = [r for recs in splits.values() for r in recs]
     if not records:
         return splits
@@ -210,11 +251,18 @@ def one_skeleton(splits: dict[str, list[PoseRecord]]) -> dict[str, list[PoseReco
                                 f"has {_animals(first.n_animals)} x {first.bodyparts}", source=r.source or r.video_id,
                                 fix="one model reads one skeleton: load each skeleton's videos apart, as a file or a "
                                 "folder of their own")
-        if mine == names:
+        if sorted(r.individuals) != sorted(first.individuals):
+            raise PoseDataError(f"animals {r.individuals}, where {first.source or first.video_id} has "
+                                f"{first.individuals}", source=r.source or r.video_id,
+                                fix="animals are matched by name, never by position: give each animal the same name "
+                                "in every file")
+        animals = [r.individuals.index(a) for a in first.individuals]
+        parts = [mine.index(n) for n in names]
+        if animals == sorted(animals) and parts == sorted(parts):
             return r if r.bodyparts == first.bodyparts else replace(r, bodyparts=list(first.bodyparts))
-        order = [mine.index(n) for n in names]
-        return replace(r, keypoints=np.ascontiguousarray(r.keypoints[..., order]),
-                       scores=np.ascontiguousarray(r.scores[..., order]), bodyparts=list(first.bodyparts))
+        return replace(r, keypoints=np.ascontiguousarray(r.keypoints[:, animals][..., parts]),
+                       scores=np.ascontiguousarray(r.scores[:, animals][..., parts]), bodyparts=list(first.bodyparts),
+                       individuals=list(first.individuals))
 
     return {split: [fitted(r) for r in recs] for split, recs in splits.items()}
 
@@ -228,10 +276,7 @@ def load_pose_source(source: str | Path, *, fps: float | None = None, pose_forma
     split of the source's own, none named), ``holdout_fraction`` > 0 holds out the end of the recording
     (``PoseCollection.with_held_out``: the last videos by name, or the last frames of a single video)."""
     spec = str(source)
-    kind = next((k for k in SOURCE_KINDS if k.matches(spec)), None)
-    if kind is None:
-        raise PoseDataError("no such pose source", source=spec,
-                            fix="give 'synthetic', a pose file or a folder of them")
+    kind = source_kind(spec)
     opts = SourceOptions(fps=fps or None, pose_format=pose_format, seed=seed, synthetic=synthetic, cache_dir=cache_dir)
     coll = PoseCollection(one_skeleton(kind.read(spec, opts)))
     if test_videos:

@@ -113,6 +113,11 @@ def check_labels(labels: np.ndarray, vocab: dict[str, int], n_frames: int, *, so
         raise PoseDataError(f"annotations have shape {arr.shape}, expected ({n_frames},) to match the keypoints",
                             source=source, sequence=sequence)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.issubdtype(arr.dtype, np.number):  # nulls, strings: no number is a label id
+            bad = next((i for i, v in enumerate(arr.tolist()) if not isinstance(v, int | float) or isinstance(v, bool)),
+                       0)
+            raise PoseDataError(f"annotation of frame {bad} is {arr[bad]!r}, not a label id", source=source,
+                                sequence=sequence, fix="every frame's annotation must be an integer label id")
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise PoseDataError("annotations are not integer label ids", source=source, sequence=sequence)
     arr = arr.astype(np.int64)

@@ -139,16 +139,23 @@ def usage_by_video(videos: Videos, keep: list[int]) -> np.ndarray:
 
 
 def read_groups(path: str | Path, ids: list[str]) -> dict[str, str]:
-    """{video: group} from a CSV with columns video, group; every row's video must be in the export."""
+    """{video: group} from a CSV with columns video, group; every row's video must be in the export, once."""
     path = Path(path)
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # a spreadsheet's byte-order mark is not a column
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise ConfigError("--groups_csv", f"{path}: {e.strerror}", "check the path") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ConfigError("--groups_csv", f"{path} is not a readable CSV ({e})", "save it as UTF-8 CSV") from None
     if not rows or not {"video", "group"} <= set(rows[0]):
         raise ConfigError("--groups_csv", f"{path} has no columns video, group", "write a header line 'video,group'")
-    groups = {r["video"]: r["group"] for r in rows}
+    groups: dict[str, str] = {}
+    for line, r in enumerate(rows, start=2):
+        if r["video"] in groups:
+            raise ConfigError("--groups_csv", f"{path.name}: line {line}: video {r['video']!r} is named a second time "
+                              f"(group {r['group']!r}, before {groups[r['video']]!r})", "name each video once")
+        groups[r["video"]] = r["group"]
     unknown = sorted(set(groups) - set(ids))
     if unknown:
         raise ConfigError("--groups_csv", f"videos {unknown[:5]} of {path.name} are not in the export",

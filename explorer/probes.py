@@ -41,7 +41,8 @@ from behavior_tokens.core.layout import MODEL_FILE, RunLayout
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.vocabulary import Lookup, tuple_units
 from behavior_tokens.data import MISSING_LABEL, PoseRecord, social_features
-from behavior_tokens.lm import load_lm
+from behavior_tokens.lm import load_lm, load_token_export
+from behavior_tokens.lm.saving import check_trained_on
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
 from behavior_tokens.quantize.export import encode_record, syllable_units
@@ -196,14 +197,22 @@ def probe(cfg: ProbeConfig) -> list[dict]:
     """Run every probe as ``cfg`` says and write probe.json, probe.md and confusion.png."""
     cfg.validate()
     model, pipeline = load_quantizer(cfg.quantizer)
+    weights = file_sha256(model_folder(cfg.quantizer) / MODEL_FILE)
     tokens = Path(cfg.tokens) if cfg.tokens else RunLayout(run_root(cfg.quantizer)).tokens
-    syllables = SyllableModel.load(tokens / SYLLABLE_DIR) if (tokens / SYLLABLE_DIR).is_dir() else None
+    export = load_token_export(tokens) if tokens.is_dir() else None  # checked: every file as it was written
+    if export is not None and export.meta["checkpoint_sha256"] != weights:
+        raise ConfigError("--tokens", f"{tokens} holds tokens of another quantizer than {cfg.quantizer}",
+                          "name the export made with this quantizer")
+    syllables = SyllableModel.load(tokens / SYLLABLE_DIR) if export is not None and (tokens / SYLLABLE_DIR).is_dir() \
+        else None
     lm = None
     if cfg.lm:
         gpt, tok, _, meta = load_lm(cfg.lm)
-        if meta["checkpoint_sha256"] != file_sha256(model_folder(cfg.quantizer) / MODEL_FILE):
+        if meta["checkpoint_sha256"] != weights:
             raise ConfigError("--lm", f"the GPT in {cfg.lm} was trained on tokens of another quantizer than "
                               f"{cfg.quantizer}", "name the GPT trained on this quantizer's tokens")
+        if export is not None:
+            check_trained_on(meta, export, cfg.lm)
         lm = (gpt, tok)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(cfg.quantizer)).probe
     with staged_output(out_dir, PROBE_KIND, overwrite=cfg.overwrite, reads={"--quantizer": model_folder(cfg.quantizer)}
@@ -213,6 +222,12 @@ def probe(cfg: ProbeConfig) -> list[dict]:
 
 def _probe(cfg: ProbeConfig, model, pipeline, lm, syllables, out: Path) -> list[dict]:
     coll, held_split = run_collection(model.cfg, cfg.source, cfg.test_videos)
+    trained = set(model.cfg.splits.get("train", [])) if (not cfg.source or cfg.source == model.cfg.source) else set()
+    seen = sorted(r.key for r in coll[held_split] if r.key in trained)
+    if seen:  # the quantizer (and the syllables fitted on its training videos) shaped its units on these
+        raise ConfigError("--test_videos", f"videos {seen} were in the quantizer's training split: a probe scored on "
+                          "them measures what the tokens were fitted to", "hold out videos the quantizer did not train "
+                          "on (its own held-out split is the default)")
     write_json_atomic(out / "probe_config.json", asdict(cfg))
     train = frame_representations(coll["train"], model, pipeline, cfg, lm, syllables)
     held = frame_representations(coll[held_split], model, pipeline, cfg, lm, syllables)

@@ -63,6 +63,11 @@ def pattern_bouts(videos: Videos, pattern: str) -> list[dict]:
         regex = re.compile(r"(?<!\S)(?:" + pattern + r")(?!\S)")
     except re.error as e:
         raise ConfigError("--pattern", f"{pattern!r} is not a regular expression ({e})", "check its brackets") from None
+    known = {int(u) for units in videos.units for u in np.unique(units)}
+    named = {int(n) for n in re.findall(r"\d+", re.sub(r"\{\d*,?\d*\}", "", pattern))}  # not repeat counts
+    if named - known:  # no match could be found: say so, rather than "0 matches"
+        raise ConfigError("--pattern", f"units {sorted(named - known)} never occur in the export (its units: "
+                          f"{min(known)}..{max(known)}, {len(known)} of them)", "search for units the dictionary lists")
     found = []
     for v, units in enumerate(videos.units):
         runs = Runs.of(units)
@@ -137,6 +142,9 @@ def search(cfg: SearchConfig, records=None) -> list[dict]:
     if bool(cfg.pattern) == bool(cfg.example):
         raise ConfigError("--pattern", "give a pattern or an example bout, one of them", "--pattern '12 7' or "
                           "--example VIDEO START_S END_S")
+    if cfg.name and (not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name) or cfg.name in (".", "..")):
+        raise ConfigError("--name", f"{cfg.name!r} is not a folder name", "use letters, digits, '_', '.' and '-' (the "
+                          "results are a sub-folder of search/)")
     export = load_token_export(cfg.tokens)
     videos = export_videos(export)
     if cfg.pattern:

@@ -30,6 +30,7 @@ from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.lm import BehaviorTokenizer, LMConfig, TokenExport, load_lm, load_token_export
 from behavior_tokens.lm.data import held_out_split
 from behavior_tokens.lm.sampling import calibrate_bias, seen_steps
+from behavior_tokens.lm.saving import check_trained_on
 from behavior_tokens.quantize import load_quantizer
 from behavior_tokens.quantize.data import run_collection
 from behavior_tokens.quantize.decode import decode_features, decode_record, features_record
@@ -41,6 +42,8 @@ from .instances import SyllableInstances
 from .joins import BodyMove
 
 SAMPLES_KIND = "generated samples"
+MAX_SAMPLE_SECONDS = 3600.0  # a sample's frames are held in memory while it is rendered
+MAX_TOTAL_HOURS = 50.0  # behavior drawn in all (samples checked x seconds): 512 one-minute samples are 8.5 hours
 SAMPLE_BATCH = 32  # samples drawn together (one forward pass per token for all of them)
 CALIBRATION_BATCH = 128  # samples drawn together in each calibration round
 
@@ -49,13 +52,12 @@ CALIBRATION_BATCH = 128  # samples drawn together in each calibration round
 class GenerateConfig(Config):
     lm: str = option(help="a train_lm run folder (or its model/ folder)")
     output_dir: str = option("", help="where samples go (default: the stage-one run's samples/)")
-    quantizer: str = option("", help="stage-one run; default: the one the tokens came from")
-    tokens: str = option("", help="token export for prompts; default: the LM's")
     prompt_video: str = option("", help="held-out video to prompt with; default: the first")
     prompt_seconds: float = option(2.0, ge=0, help="seconds of real behavior before sampling (0: none)")
-    seconds: float = option(10.0, gt=0, help="seconds of behavior to sample")
+    seconds: float = option(10.0, gt=0, le=MAX_SAMPLE_SECONDS, help="seconds of behavior to sample (at most an hour: "
+                            "the renderer holds a sample's frames in memory)")
     samples: int = option(2, ge=1, help="samples written (keypoints, plot, GIF)")
-    eval_samples: int = option(128, ge=0, help="samples the checks are made on (the written ones first, then more "
+    eval_samples: int = option(128, ge=0, le=4096, help="samples the checks are made on (the written ones first, then more "
                                "drawn the same way and not written): a behavior that comes in a few long bouts needs "
                                "an hour or more of samples to be measured within 20 %%, the main job reads 512 (0: the "
                                "written ones only)")
@@ -113,14 +115,17 @@ class Stage:
 def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
     """Write ``cfg.samples`` generated videos into ``cfg.output_dir`` (and the checks); returns their records."""
     cfg.validate()
+    hours = max(cfg.samples, cfg.eval_samples if cfg.evaluate else 0) * cfg.seconds / 3600
+    if hours > MAX_TOTAL_HOURS:  # refused up front: it would run for hours and hold every sample's frames
+        raise ConfigError("--seconds", f"{hours:.1f} hours of behavior asked for in all (samples x seconds), more than "
+                          f"{MAX_TOTAL_HOURS:g}", "draw fewer or shorter samples (--eval_samples, --seconds)")
     model, tok, lm_cfg, meta = load_lm(cfg.lm)
-    if not (cfg.quantizer or meta.get("checkpoint")):
-        raise ConfigError("--quantizer", "the export does not name its quantizer", "pass --quantizer RUN_DIR")
-    # the quantizer the tokens were made with, unchanged since (the export recorded its weights' sha256)
-    quantizer, pipeline = load_quantizer(cfg.quantizer or meta["checkpoint"], expect_sha256=meta["checkpoint_sha256"])
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(meta["checkpoint"])).samples
+    # the export the GPT was trained on and the quantizer its tokens were made with, both unchanged since
+    export = load_token_export(lm_cfg.tokens)
+    check_trained_on(meta, export, cfg.lm)
+    quantizer, pipeline = load_quantizer(export.meta["checkpoint"], expect_sha256=export.meta["checkpoint_sha256"])
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(export.meta["checkpoint"])).samples
     with staged_output(out_dir, SAMPLES_KIND, overwrite=cfg.overwrite) as out:
-        export = load_token_export(cfg.tokens or lm_cfg.tokens)
         return _generate(Stage(cfg, model, tok, lm_cfg, quantizer, pipeline, export, out))
 
 
@@ -162,6 +167,10 @@ def _prompt(st: Stage) -> Prompt:
     pick = names.index(st.cfg.prompt_video) if st.cfg.prompt_video else 0
     n = int(round(st.cfg.prompt_seconds * st.export.fps))
     row = rows[pick]
+    if n > row["n_frames"]:
+        raise ConfigError("--prompt_seconds", f"{st.cfg.prompt_seconds:g} s is longer than the prompt video "
+                          f"{names[pick]} ({row['n_frames'] / st.export.fps:g} s)",
+                          "give a shorter prompt, or name a longer video with --prompt_video")
     units = np.asarray(row[st.tok.scheme.column], dtype=np.int64).reshape(len(row["labels"]), -1)
     return Prompt(held, names[pick], pick, np.asarray(row["codes"], dtype=np.int64)[:n], units[:n],
                   np.asarray(row["labels"], dtype=np.int64)[:n])

@@ -63,6 +63,7 @@ class LMConfig(RunConfig):
     vocab_size: int = option(0, init=False)
     scheme: str = option("", init=False)
     fps: float = option(0.0, init=False)
+    export_fingerprint: str = option("", init=False)  # the export trained on (its manifest's sha256)
 
     def validate(self) -> None:
         super().validate()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from behavior_tokens.core.errors import ArtifactError, ConfigError
-from behavior_tokens.core.files import file_sha256, read_json
+from behavior_tokens.core.files import check_manifest, file_sha256, read_json
 from behavior_tokens.core.layout import DATASET_DIR, EXPORT_META, TOKENIZER_DIR
 
 from .tokenizer import BehaviorTokenizer
@@ -33,6 +33,7 @@ class TokenExport:
     tokenizer: BehaviorTokenizer
     meta: dict
     location: str
+    fingerprint: str | None = None  # sha256 of its manifest (every file of it), what a GPT trained on it records
 
     def video_codes(self, split: str, column: str | None = None) -> Iterator[np.ndarray]:
         """The units of each video of ``split`` that the tokenizer reads ((T, G) codes, or (T, 1) syllables),
@@ -72,8 +73,9 @@ def _check_counts(dataset, meta: dict, where: str) -> None:
 def load_token_export(spec: str | Path) -> TokenExport:
     """A local export folder (``dataset/``, ``tokenizer/``, ``export.json``) or a Hub dataset id.
 
-    A local export is checked against what it recorded when written: the sha256 of every dataset and
-    tokenizer file and the videos per split, so an edited or damaged export is refused.
+    A local export is checked against what it recorded when written: the sha256 of every file of it (its
+    manifest: the dataset, the tokenizer, the syllable model, export.json itself) and the videos per split, so an
+    edited or damaged export is refused.
     """
     from datasets import load_from_disk
 
@@ -86,7 +88,11 @@ def load_token_export(spec: str | Path) -> TokenExport:
             raise ArtifactError(str(path), f"the export has no {TOKENIZER_DIR}/",
                                 "scripts/export_tokens.py builds it")
         meta = read_json(path / EXPORT_META, "export record")
-        _check_dataset_files(path, meta)
+        fingerprint = None
+        if meta.get("manifest"):
+            fingerprint = check_manifest(path, "export the tokens again")
+        else:  # written before exports had a manifest: its dataset files at least
+            _check_dataset_files(path, meta)
         try:
             dataset = load_from_disk(str(path / DATASET_DIR))
         except Exception as e:  # datasets raises several types for a damaged folder
@@ -94,7 +100,7 @@ def load_token_export(spec: str | Path) -> TokenExport:
                                 "export the tokens again") from None
         _check_counts(dataset, meta, str(path / EXPORT_META))
         tok = BehaviorTokenizer.from_pretrained(path / TOKENIZER_DIR, (meta.get("finish") or {}).get("sha256"))
-        return TokenExport(dataset, tok, meta, str(path))
+        return TokenExport(dataset, tok, meta, str(path), fingerprint)
     return _load_hub_export(str(spec))
 
 

@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerFast
 
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError
-from behavior_tokens.core.files import file_sha256, read_json, write_json_atomic
+from behavior_tokens.core.files import file_sha256, read_json, write_json_atomic, write_manifest
 from behavior_tokens.core.layout import DATASET_DIR, EXPORT_META, TOKENIZER_DIR, TOKENIZER_REPORT
 
 from .schemes import SCHEMES, SPECIAL_TOKENS, SchemeName, TokenScheme, kept_tuples, scheme_for
@@ -164,6 +164,8 @@ def tokenizer_for_export(export_dir: str | Path, cfg: TokenizerConfig) -> tuple[
         shutil.rmtree(old)
     staged.replace(old)
     write_json_atomic(export_dir / EXPORT_META, {**meta, "finish": report})
+    if meta.get("manifest"):
+        write_manifest(export_dir)
     return tok, report
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from behavior_tokens.core.errors import ConfigError
-from behavior_tokens.core.files import write_json_atomic
+from behavior_tokens.core.files import read_json, write_json_atomic
 from behavior_tokens.core.layout import (
     EVAL_FILE,
     MODEL_DIR,
@@ -119,11 +120,7 @@ def _prepared(run, cfg: LMConfig, tok, loader):
                                                 cfg.max_steps * acc.num_processes)
     model, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
     best = EarlyStopping(cfg.patience)
-    if cfg.patience:  # its best weights and count travel with each checkpoint
-        acc.register_for_checkpointing(best)
-    if run.checkpoint is not None:
-        acc.load_state(str(run.checkpoint))
-        acc.print(f"resumed from {run.checkpoint} at step {run.start_step}")
+    run.resume_state(*([best] if cfg.patience else []))  # its best weights and count travel with each checkpoint
     return model, optimizer, loader, scheduler, best
 
 
@@ -131,7 +128,6 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
     """Train stage two as ``cfg`` says; returns the last held-out evaluation ({gpt, baselines})."""
     _default_output(cfg)
     run = start_run(cfg, RUN_KIND, grad_accum=cfg.grad_accum, reads={"--tokens": _local_path(cfg.tokens)})
-    acc = run.accelerator
     export = load_token_export(cfg.tokens)
     tok = export.tokenizer
     held_name = held_out_split(export, cfg.eval_split)
@@ -139,7 +135,13 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
         raise ConfigError("--eval_split", f"{held_name!r} is also a training split ({', '.join(cfg.train_splits)})",
                           "evaluate on videos the GPT does not train on")
     cfg.vocab_size, cfg.scheme, cfg.fps = len(tok), tok.scheme.name, export.fps
-    run.open()
+    cfg.export_fingerprint = export.fingerprint or ""  # a resumed run refuses another export
+    with run.opened():
+        return _train(run, cfg, export, held_name, stop_after)
+
+
+def _train(run, cfg: LMConfig, export, held_name: str, stop_after: int | None) -> dict:
+    acc, tok = run.accelerator, export.tokenizer
     train_stream, held_stream, stop_stream, stop_split = _streams(run, export, cfg, held_name)
     loader = epoch_loader(BlockDataset(train_stream.ids, cfg.block_size, cfg.block_stride), cfg.batch_size, cfg.seed,
                           f"training blocks of {cfg.block_size} tokens")
@@ -177,7 +179,8 @@ def train_lm(cfg: LMConfig, *, stop_after: int | None = None) -> dict:
                       "early_stopping": {"on": stop_split, "best_step": chosen["step"], "stopped_at": step,
                                          "nll": chosen["gpt"]["nll"]}}
         if run.main:
-            _save(run, cfg, acc.unwrap_model(model), tok, export.meta, result)
+            _save(run, cfg, acc.unwrap_model(model), tok, {**export.meta, "manifest_sha256": export.fingerprint},
+                  result)
     run.close(finished)
     return result
 
@@ -193,7 +196,7 @@ def _save(run, cfg: LMConfig, model, tok, export_meta: dict, result: dict) -> No
 
 class EarlyStopping:
     """Keeps the weights of the best evaluation on the early-stopping tokens; says stop after ``patience``
-    evaluations without improvement (0: never). Checkpointed with the run (``state_dict``)."""
+    evaluations without improvement (0: never). Checkpointed with the run (``save_to`` / ``load_from``)."""
 
     def __init__(self, patience: int):
         self.patience, self.best, self.state, self.since = patience, None, None, 0
@@ -208,11 +211,17 @@ class EarlyStopping:
     def should_stop(self, result: dict) -> bool:
         return self.patience > 0 and self.since >= self.patience
 
-    def state_dict(self) -> dict:
-        return {"best": self.best, "state": self.state, "since": self.since}
+    def save_to(self, folder: Path) -> None:
+        """The best evaluation and count as JSON, the best weights as safetensors (a checkpoint holds no pickle)."""
+        write_json_atomic(folder / "early_stopping.json", {"best": self.best, "since": self.since})
+        if self.state is not None:
+            save_file({k: v.contiguous() for k, v in self.state.items()}, str(folder / "early_stopping.safetensors"))
 
-    def load_state_dict(self, d: dict) -> None:
-        self.best, self.state, self.since = d["best"], d["state"], d["since"]
+    def load_from(self, folder: Path) -> None:
+        saved = read_json(folder / "early_stopping.json", "early-stopping state")
+        self.best, self.since = saved["best"], saved["since"]
+        weights = folder / "early_stopping.safetensors"
+        self.state = load_file(str(weights)) if weights.exists() else None
 
     def restore(self, model) -> dict | None:
         """Load the best weights into ``model``; returns their evaluation (with the step it was made at)."""

@@ -97,6 +97,7 @@ class QuantizerConfig(RunConfig):
     bodyparts: list[str] = option(default_factory=list, init=False)
     individuals: list[str] = option(default_factory=list, init=False)
     splits: dict[str, list[str]] = option(default_factory=dict, init=False)  # {split: video keys}, as trained
+    source_sha256: dict[str, str] = option(default_factory=dict, init=False)  # {file: sha256} of the source read
 
     def validate(self) -> None:
         """Raise ConfigError for settings that cannot work, naming the flag."""

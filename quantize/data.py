@@ -7,7 +7,7 @@ from functools import partial
 
 import numpy as np
 
-from behavior_tokens.core.errors import ConfigError
+from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.data import (
     PoseCollection,
     PosePipeline,
@@ -18,6 +18,7 @@ from behavior_tokens.data import (
 from behavior_tokens.data.egocentric import Alignment
 from behavior_tokens.data.relational import relational_names
 from behavior_tokens.data.skeleton import body_axis
+from behavior_tokens.data.sources import source_fingerprint
 
 from .config import QuantizerConfig
 
@@ -99,6 +100,10 @@ def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str
     # a single video's held-out end is a video of its own, cut again the same way wherever the source is read
     holdout = dict(holdout_fraction=cfg.holdout_fraction, min_held_frames=cfg.input_length)
     if own and cfg.splits:
+        changed = _changed_files(source, cfg.source_sha256)
+        if changed:
+            raise ArtifactError(source, f"files {changed} are not those the run was trained on (changed since)",
+                                "restore them, or train a new run on the files as they are")
         coll = load_pose_source(source, fps=fps or None, pose_format=pose_format, **holdout).regrouped(cfg.splits,
                                                                                                       source)
     else:
@@ -106,6 +111,14 @@ def run_collection(cfg: QuantizerConfig, source: str = "", test_videos: list[str
                                 test_videos=test_videos or (cfg.test_videos if own else None) or None,
                                 val_fraction=cfg.val_fraction if own else 0.0, seed=cfg.seed, **holdout)
     return coll, held_out_split(coll.splits, source)
+
+
+def _changed_files(source: str, recorded: dict[str, str]) -> list[str]:
+    """The files of ``source`` that differ from what a run recorded of them (none where it recorded nothing)."""
+    if not recorded:
+        return []
+    now = source_fingerprint(source)
+    return sorted(name for name in set(now) | set(recorded) if now.get(name) != recorded.get(name))
 
 
 def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = None) -> QuantizerData:
@@ -128,5 +141,6 @@ def load_quantizer_data(cfg: QuantizerConfig, pipeline: PosePipeline | None = No
     cfg.n_features = first.n_animals * 2 * first.n_parts + (len(relational_names(first.n_animals))
                                                               if cfg.relational else 0)
     cfg.fps, cfg.vocab, cfg.splits = first.fps, dict(coll.vocab), coll.split_keys()
+    cfg.source_sha256 = source_fingerprint(cfg.source)  # a resumed run, the export and the probes refuse others
     cfg.bodyparts, cfg.individuals = list(first.bodyparts), list(first.individuals)
     return QuantizerData(coll, pipeline, featurize(train, pipeline), featurize(coll[held], pipeline, keep=True), held)

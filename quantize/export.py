@@ -32,10 +32,11 @@ from tqdm.auto import tqdm
 
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ConfigError
-from behavior_tokens.core.files import file_sha256, staged_output, write_json_atomic
+from behavior_tokens.core.files import file_sha256, staged_output, write_json_atomic, write_manifest
 from behavior_tokens.core.layout import (
     DATASET_DIR,
     EXPORT_META,
+    MANIFEST_FILE,
     MODEL_DIR,
     MODEL_FILE,
     PARQUET_DIR,
@@ -309,10 +310,12 @@ def _write(folder: Path, dd, meta: dict, license: str, finish: Callable[[Path], 
         ds.to_parquet(str(folder / PARQUET_DIR / f"{split}-00000-of-00001.parquet"))
     meta["splits"] = {s: {"videos": len(ds), "frames": int(sum(ds["n_frames"]))} for s, ds in dd.items()}
     meta["dataset_sha256"] = dataset_hashes(folder / DATASET_DIR)
+    meta["manifest"] = MANIFEST_FILE  # every file of the export, export.json included, vouched for by its sha256
     (folder / "README.md").write_text(_card(meta, license))
     write_json_atomic(folder / EXPORT_META, meta)
     if finish is not None:
         write_json_atomic(folder / EXPORT_META, {**meta, "finish": finish(folder)})
+    write_manifest(folder)
 
 
 def push_export(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> None:

@@ -47,18 +47,20 @@ def train_quantizer(cfg: QuantizerConfig, *, stop_after: int | None = None, data
     ``stop_after`` ends the run after that many steps (as if killed after the checkpoint there).
     """
     run = start_run(cfg, RUN_KIND, reads={"--source": _source_path(cfg.source)})
-    acc = run.accelerator
     data = data or load_quantizer_data(cfg)  # fills cfg.n_features, vocab, fps, splits ...
-    run.open({PIPELINE_FILE: data.pipeline.to_dict()})
+    with run.opened({PIPELINE_FILE: data.pipeline.to_dict()}):
+        return _train(run, cfg, data, stop_after)
+
+
+def _train(run, cfg: QuantizerConfig, data: QuantizerData, stop_after: int | None) -> dict:
+    acc = run.accelerator
     if run.main:
         acc.print(data.collection.summary())
     loader = epoch_loader(data.train_windows(cfg), cfg.batch_size, cfg.seed, "training windows")
     model = BehaviorQuantizer(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model, optimizer, loader = acc.prepare(model, optimizer, loader)
-    if run.checkpoint is not None:
-        acc.load_state(str(run.checkpoint))
-        acc.print(f"resumed from {run.checkpoint} at step {run.start_step}")
+    run.resume_state()
     acc.init_trackers("quantizer", config=tracker_config(cfg))
     history: list[dict] = []
 

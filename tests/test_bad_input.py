@@ -18,6 +18,7 @@ from pose_files import labelled_folder, write_boris, write_dlc
 
 from behavior_tokens.cli import run
 from behavior_tokens.core.cli import one_line
+from behavior_tokens.core.files import write_manifest
 from behavior_tokens.data import boris_labels, load_pose_source, read_calms21_json, synthetic_video
 from behavior_tokens.generation import GenerateConfig, generate_behavior
 from behavior_tokens.lm import LMConfig, TokenizerConfig, load_token_export, train_lm
@@ -68,6 +69,7 @@ def copy_of(made: Path, tmp_path: Path) -> Path:
     meta = json.loads((dst / "tokens" / "export.json").read_text())
     meta["checkpoint"] = str(dst)
     (dst / "tokens" / "export.json").write_text(json.dumps(meta))
+    write_manifest(dst / "tokens")  # the copy vouches for its own files
     return dst
 
 
@@ -225,12 +227,20 @@ def test_oneline_disk_full_during_training(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
 
     root = Path(__file__).resolve().parents[1]
-    res = subprocess.run([sys.executable, str(root / "scripts" / "train_quantizer.py"), *TINY_FLAGS, "--hidden_size=64",
-                          "--output_dir", str(tmp_path / "run")], capture_output=True, text=True, preexec_fn=limit)
-    lines = res.stderr.strip().splitlines()
-    assert res.returncode == 2 and lines[-1].startswith("error: ") and "File too large" in lines[-1], res.stderr[-800:]
-    assert "Traceback" not in res.stderr
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["max_steps"] == 4
+    train_quantizer(QuantizerConfig(output_dir=str(tmp_path / "run"), max_steps=2, checkpoint_every=2, **TINY))
+    before = tree_digest(tmp_path / "run")
+    for extra in ([], ["--overwrite"]):  # a new run, and one replacing the earlier run
+        out = tmp_path / ("new" if not extra else "run")
+        res = subprocess.run([sys.executable, str(root / "scripts" / "train_quantizer.py"), *TINY_FLAGS,
+                              "--hidden_size=64", "--output_dir", str(out), *extra], capture_output=True, text=True,
+                             preexec_fn=limit)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and lines[-1].startswith("error: ") and "File too large" in lines[-1], \
+            res.stderr[-800:]
+        assert "Traceback" not in res.stderr
+    # the failed run left nothing behind: no half-made folder, the earlier run as it was
+    assert not (tmp_path / "new").exists() and tree_digest(tmp_path / "run") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_oneline_the_main_job(tmp_path):
@@ -342,22 +352,46 @@ def test_labels_points_that_cannot_be_real_are_filled_and_counted(tmp_path):
 # ---- 4. artifacts are checked when loaded -------------------------------------------------------------
 
 
+def _swap_vocabulary(e: Path) -> None:
+    meta = json.loads((e / "export.json").read_text())
+    meta["vocab"] = {k: len(meta["vocab"]) - 1 - v for k, v in meta["vocab"].items()}  # every label id another's
+    (e / "export.json").write_text(json.dumps(meta))
+
+
+def _reverse_syllable_centres(e: Path) -> None:
+    f = e / "syllables" / "syllables.npz"
+    arrays = dict(np.load(f))
+    np.savez(f, **{**arrays, "centres": arrays["centres"][::-1]})  # every unit another's
+
+
 @pytest.mark.parametrize("damage, match", [
     (lambda e: (e / "tokenizer" / "tokenizer.json").write_text(
         (e / "tokenizer" / "tokenizer.json").read_text().replace('"g0_1"', '"g0_X"')),
-     "tokenizer.json: does not match the tokenizer the export recorded"),
+     "tokenizer/tokenizer.json: was edited since it was written"),
     (lambda e: (e / "tokenizer" / "token_scheme.json").write_text(
         (e / "tokenizer" / "token_scheme.json").read_text().replace('"codewords": 8', '"codewords": 9')),
-     "token_scheme.json: does not match the tokenizer the export recorded"),
+     "token_scheme.json: was edited since it was written"),
     (lambda e: next((e / "dataset" / "train").glob("*.arrow")).write_bytes(
-        next((e / "dataset" / "train").glob("*.arrow")).read_bytes()[:-40] + b"\x00" * 40), "was edited since the export"),
-    (lambda e: next((e / "dataset" / "test").glob("*.arrow")).unlink(), "is missing since the export wrote it"),
+        next((e / "dataset" / "train").glob("*.arrow")).read_bytes()[:-40] + b"\x00" * 40), "was edited since it was"),
+    (lambda e: next((e / "dataset" / "test").glob("*.arrow")).unlink(), "is missing since it was written"),
     (lambda e: (e / "export.json").write_text("{not json"), "export.json: damaged export record"),
+    (_swap_vocabulary, "export.json: was edited since it was written"),
+    (lambda e: (e / "dataset" / "extra.arrow").write_bytes(b"x"), "extra.arrow: was added since it was written"),
 ])
 def test_artifact_damaged_export_is_refused(capsys, made, tmp_path, damage, match):
     q = copy_of(made, tmp_path)
     damage(q / "tokens")
     fails(capsys, "train-lm", *TINY_LM, "--tokens", q / "tokens", "--output_dir", tmp_path / "lm", match=match)
+
+
+def test_artifact_edited_syllables_are_refused(syllable_run, tmp_path):
+    """Reversed syllable centres would relabel every unit: the export's manifest refuses them."""
+    from behavior_tokens.core.errors import ArtifactError
+    shutil.copytree(syllable_run / "tokens", tmp_path / "tokens")
+    load_token_export(tmp_path / "tokens")
+    _reverse_syllable_centres(tmp_path / "tokens")
+    with pytest.raises(ArtifactError, match="syllables.npz: was edited since it was written"):
+        load_token_export(tmp_path / "tokens")
 
 
 def test_artifact_damaged_or_swapped_models_are_refused(capsys, made, tmp_path):
@@ -404,3 +438,276 @@ def test_splits_the_validation_split_travels_to_export_lm_and_probes(tmp_path):
                             max_steps=2, eval_every=0, checkpoint_every=2, warmup_steps=0))
     assert res["split"] == "validation" and (q / "lm" / "model").is_dir()
     assert load_token_export(q / "tokens").meta["splits"]["validation"]["videos"] == 1
+
+
+# ---- 6. animals, videos and label subjects matched by name ----------------------------------------------
+
+
+def _rewrite_video(folder: Path, i: int, individuals: list[str], swap: bool = False) -> None:
+    rec = synthetic_video(100 + i, 600)
+    kp = rec.keypoints[:, ::-1] if swap else rec.keypoints
+    path = next((folder / "dlc").glob(f"vid{i}DLC*.csv"))
+    path.unlink()
+    write_dlc(path, kp, rec.bodyparts, individuals)
+
+
+def test_names_animals_listed_in_another_order_are_matched_by_name(tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    _rewrite_video(src, 1, ["juvenile", "adult"], swap=True)  # the same animals, listed the other way round
+    coll = load_pose_source(src, test_videos=["vid1"])
+    rec = coll["test"][0]
+    assert rec.individuals == ["adult", "juvenile"]
+    np.testing.assert_allclose(rec.keypoints, synthetic_video(101, 600).keypoints, atol=1e-3)
+
+
+def test_names_animals_with_other_names_are_refused(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    _rewrite_video(src, 1, ["mouse1", "mouse2"])
+    fails(capsys, "describe-data", "--source", src, match="animals are matched by name, never by position")
+
+
+def test_names_a_boris_file_without_its_video_is_refused(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    shutil.copy(src / "boris" / "vid0_events.csv", src / "boris" / "vid9_events.csv")
+    fails(capsys, "describe-data", "--source", src, match="BORIS files ['vid9_events.csv'] match no pose file")
+
+
+def test_names_frames_two_subjects_label_are_counted(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    rows = ["1.0,v.avi,20,30,adult,interact,,,START", "3.0,v.avi,20,30,adult,interact,,,STOP",
+            "2.0,v.avi,20,30,juvenile,chase,,,START", "4.0,v.avi,20,30,juvenile,chase,,,STOP"]
+    for i in range(2):
+        (src / "boris" / f"vid{i}_events.csv").write_text(
+            "Observation id,test,,,,,,,\n,,,,,,,,\nTime,Media file path,Total length,FPS,Subject,Behavior,"
+            "Behavioral category,Comment,Status\n" + "\n".join(rows) + "\n")
+    lab = boris_labels(src / "boris" / "vid0_events.csv", 600, fps=30)
+    chase, interact = lab.vocab["chase"], lab.vocab["interact"]
+    assert lab.overlapping_frames == 31  # frames 60-90: interact's, then chase's
+    assert (lab.labels[30:60] == interact).all() and (lab.labels[60:121] == chase).all()
+    capsys.readouterr()
+    assert run("describe-data", ["--source", str(src)]) == 0
+    assert "62 labelled frames two bouts covered" in capsys.readouterr().out
+
+
+# ---- 7. artifacts vouch for each other -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_lm(made, tmp_path_factory):
+    """A copy of ``made`` with a tiny GPT trained on its export (read-only for the tests)."""
+    q = copy_of(made, tmp_path_factory.mktemp("with_lm"))
+    train_lm(LMConfig(tokens=str(q / "tokens"), output_dir=str(q / "lm"), n_layer=1, n_embd=16, n_head=2,
+                      block_size=16, batch_size=4, max_steps=2, eval_every=0, checkpoint_every=2, warmup_steps=0))
+    return q
+
+
+def test_vouch_a_gpt_refuses_an_export_made_again(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    fast = ["--n_layer=1", "--n_embd=16", "--n_head=2", "--block_size=16", "--batch_size=4", "--max_steps=2",
+            "--eval_every=0", "--checkpoint_every=2", "--warmup_steps=0"]
+    assert run("train-lm", [*fast, "--tokens", str(q / "tokens"), "--output_dir", str(tmp_path / "lm")]) == 0
+    # the tokens made again another way, in the same folder: every file checks out, but they are not the GPT's
+    assert run("export-tokens", ["--checkpoint", str(q), "--output_dir", str(q / "tokens"), "--stride", "2",
+                                 "--overwrite"]) == 0
+    fails(capsys, "generate", "--lm", tmp_path / "lm", "--output_dir", tmp_path / "s", "--seconds", 1,
+          match="is not the export the GPT in")
+    fails(capsys, "surprisal", "--lm", tmp_path / "lm", "--output_dir", tmp_path / "sur",
+          match="is not the export the GPT in")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "sur").exists()
+
+
+def test_vouch_a_resumed_run_refuses_changed_source_files(capsys, tmp_path):
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    cfg = dict(TINY, source=str(src), test_videos=["vid1"], max_steps=4, checkpoint_every=2)
+    train_quantizer(QuantizerConfig(output_dir=str(tmp_path / "r"), **cfg), stop_after=2)
+    rec = synthetic_video(7, 600)  # vid0's poses replaced by another recording's
+    path = next((src / "dlc").glob("vid0DLC*.csv"))
+    path.unlink()
+    write_dlc(path, rec.keypoints, rec.bodyparts, ["adult", "juvenile"])
+    flags = [f"--{k}={v}" for k, v in TINY.items() if k != "source"]
+    line = fails(capsys, "train-quantizer", *flags, "--source", src, "--test_videos", "vid1", "--max_steps=4",
+                 "--checkpoint_every=2", "--resume", "--output_dir", tmp_path / "r", match="source_sha256 differs for")
+    assert "vid0DLC" in line and "vid1DLC" not in line
+
+
+def test_vouch_probes_refuse_held_out_videos_the_quantizer_trained_on(capsys, made):
+    trained = json.loads((made / "q" / "config.json").read_text())["splits"]["train"][0].split("/")[-1]
+    fails(capsys, "probe", "--quantizer", made / "q", "--test_videos", trained, "--output_dir", made / "nope",
+          match="were in the quantizer's training split")
+    assert not (made / "nope").exists()
+
+
+# ---- 8. one writer a folder ----------------------------------------------------------------------------
+
+
+def test_writers_a_second_writer_is_refused_and_a_stale_lock_taken_over(capsys, made, tmp_path):
+    import socket
+    import subprocess
+    q = copy_of(made, tmp_path)
+    out = tmp_path / "tokens2"
+    first = subprocess.Popen(["sleep", "60"])  # a live process holds the folder
+    lock = tmp_path / "tokens2.lock"
+    lock.write_text(json.dumps({"pid": first.pid, "host": socket.gethostname(), "since": "now"}))
+    try:
+        fails(capsys, "export-tokens", "--checkpoint", q, "--output_dir", out,
+              match=f"is being written by another process (pid {first.pid}")
+        fails(capsys, "train-quantizer", *TINY_FLAGS, "--output_dir", out, match="is being written by another process")
+    finally:
+        first.kill()
+        first.wait()
+    assert not out.exists() and lock.exists()
+    # the holder is gone (killed): its lock is taken over and what its write left beside the folder cleaned
+    leftover = tmp_path / "tokens2.tmp-abc123"
+    leftover.mkdir()
+    (leftover / ".behavior-tokens.json").write_text(json.dumps({"kind": "token export"}))
+    capsys.readouterr()
+    assert run("export-tokens", ["--checkpoint", str(q), "--output_dir", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "was left by a process that is gone" in err and "removed" in err and "tokens2.tmp-abc123" in err
+    assert (out / "export.json").exists() and not leftover.exists() and not lock.exists()
+
+
+def test_writers_a_refused_run_leaves_no_folder_behind(capsys, made, tmp_path):
+    q = copy_of(made, tmp_path)
+    args = [a for a in TINY_LM if not a.startswith("--block_size")]
+    fails(capsys, "train-lm", *args, "--block_size=100000", "--tokens", q / "tokens", "--output_dir", tmp_path / "lm",
+          match="")
+    assert not (tmp_path / "lm").exists()  # neither --resume nor a fresh start would have taken what it left
+    assert run("train-lm", [*TINY_LM, "--tokens", str(q / "tokens"), "--output_dir", str(tmp_path / "lm")]) == 0
+
+
+# ---- 9. inputs taken with a word ------------------------------------------------------------------------
+
+
+def test_inputs_groups_search_prompts_and_bounds(capsys, with_lm, tmp_path):
+    tokens = with_lm / "tokens"
+    video = load_token_export(tokens).dataset["train"]["video_id"][0]
+    groups = tmp_path / "g.csv"
+    groups.write_text(f"video,group\n{video},a\n{video},b\n")
+    fails(capsys, "compare-groups", "--tokens", tokens, "--groups_csv", groups, "--output_dir", tmp_path / "o",
+          match=f"g.csv: line 3: video '{video}' is named a second time")
+    fails(capsys, "search", "--tokens", tokens, "--pattern", "99999", "--output_dir", tmp_path / "o",
+          match="units [99999] never occur in the export")
+    fails(capsys, "search", "--tokens", tokens, "--pattern", "99999", "--name", "..", "--output_dir", tmp_path / "o",
+          match="--name: '..' is not a folder name")
+    fails(capsys, "generate", "--lm", with_lm / "lm", "--prompt_seconds", 10000, "--output_dir", tmp_path / "s",
+          match="--prompt_seconds: 10000 s is longer than the prompt video")
+    fails(capsys, "generate", "--lm", "x", "--seconds", 100000, match="--seconds: must be <= 3600")
+    fails(capsys, "generate", "--lm", "x", "--seconds", 60, "--eval_samples", 4096,
+          match="--seconds: 68.3 hours of behavior asked for in all")
+    fails(capsys, "generate", "--lm", "x", "--eval_samples", 5000, match="--eval_samples: must be <= 4096")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "s").exists()
+
+
+def test_inputs_a_spreadsheets_byte_order_mark_is_not_text(tmp_path):
+    from behavior_tokens.explorer.dictionary import read_groups
+    groups = tmp_path / "g.csv"
+    groups.write_text("\ufeffvideo,group\nv1,a\n", encoding="utf-8")
+    assert read_groups(groups, ["v1"]) == {"v1": "a"}
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    plain = [r.labels for r in load_pose_source(src, test_videos=["vid1"]).records]
+    for f in (src / "boris").glob("*.csv"):
+        f.write_text("\ufeff" + f.read_text(), encoding="utf-8")
+    marked = [r.labels for r in load_pose_source(src, test_videos=["vid1"]).records]
+    assert all((a == b).all() for a, b in zip(plain, marked, strict=True)) and plain[0].max() > 0
+
+
+# ---- 10. errors that say where -------------------------------------------------------------------------
+
+
+def test_where_errors_name_the_file_record_and_fix(capsys, monkeypatch, tmp_path):
+    tree = calms21_tree()
+    seq = next(iter(tree["annotator-id_0"]))
+    tree["annotator-id_0"][seq]["annotations"][5] = None
+    fails(capsys, "describe-data", "--source", write_json(tmp_path / "calms21_task1_train.json", tree),
+          match="annotation of frame 5 is None")
+    rec = synthetic_video(1, 100)
+    csv = write_dlc(tmp_path / "aDLC_resnet50_x.csv", rec.keypoints, rec.bodyparts, ["adult", "juvenile"])
+    lines = csv.read_text().splitlines()
+    cells = lines[10].split(",")
+    cells[3] = "abc"
+    csv.write_text("\n".join(lines[:10] + [",".join(cells)] + lines[11:]) + "\n")
+    line = fails(capsys, "describe-data", "--source", csv, match="aDLC_resnet50_x.csv: ")
+    assert "unexpected" not in line
+    fails(capsys, "describe-data", "--source", tmp_path / "aDLC_resnet50_x.csv", "--pose_format", "SLEAP",
+          match="leave --pose_format at auto")
+    h5 = write_dlc(tmp_path / "bDLC_resnet50_x.h5", rec.keypoints, rec.bodyparts, ["adult", "juvenile"])
+    monkeypatch.setitem(__import__("sys").modules, "tables", None)  # PyTables not installed
+    fails(capsys, "describe-data", "--source", h5, "--fps", 30,
+          match="bDLC_resnet50_x.h5: reading .h5 pose files needs PyTables")
+    for e in (KeyError("x"), TypeError("ufunc 'isfinite' not supported"), AssertionError()):
+        text = one_line(e)
+        assert text.startswith("error: ") and not text.startswith(f"error: {type(e).__name__}")
+        assert f"an unexpected {type(e).__name__}: run again with --debug" in text
+
+
+# ---- 11. no code runs from a data file or a page --------------------------------------------------------
+
+
+class _RunsACommand:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_code_a_crafted_npy_is_refused_and_runs_nothing(capsys, tmp_path):
+    marker = tmp_path / "ran"
+    npy = tmp_path / "calms21_task1_train.npy"
+    np.save(npy, np.array({"annotator-id_0": _RunsACommand(marker)}, dtype=object), allow_pickle=True)
+    fails(capsys, "describe-data", "--source", npy, match="refused: it would build posix.system")
+    assert not marker.exists()
+
+
+def test_code_a_crafted_h5_is_refused_and_runs_nothing(capsys, tmp_path):
+    import pickle
+
+    import h5py
+    marker = tmp_path / "ran"
+    rec = synthetic_video(1, 100)
+    h5 = write_dlc(tmp_path / "aDLC_resnet50_x.h5", rec.keypoints, rec.bodyparts, ["adult", "juvenile"])
+    assert run("describe-data", ["--source", str(h5), "--fps", "30"]) == 0
+    with h5py.File(h5, "r+") as f:  # pandas reads this attribute, and PyTables unpickles it
+        f["df_with_missing"].attrs["info"] = np.bytes_(pickle.dumps(_RunsACommand(marker), 0))
+    fails(capsys, "describe-data", "--source", h5, "--fps", 30,
+          match="refused: attribute df_with_missing:info would run GLOBAL")
+    assert not marker.exists()
+
+
+MARKUP = '<img src=x onerror="alert(1)">'
+
+
+def test_code_markup_in_behavior_names_stays_text_in_the_page(tmp_path):
+    from html.parser import HTMLParser
+
+    from behavior_tokens.explorer.dictionary import DictionaryConfig, build_dictionary
+    from behavior_tokens.explorer.html_report import build_html
+    from behavior_tokens.explorer.report import build_report
+    src = labelled_folder(tmp_path / "data", n_videos=2)
+    for f in (src / "boris").glob("*.csv"):
+        f.write_text(f.read_text().replace("interact", MARKUP.replace('"', "'")))
+    q = tmp_path / "q"
+    train_quantizer(QuantizerConfig(output_dir=str(q), max_steps=2, checkpoint_every=2,
+                                    **{**TINY, "source": str(src), "test_videos": ["vid1"]}))
+    from behavior_tokens.lm.tokenizer import build_export_tokenizer
+    export_tokens(ExportConfig(checkpoint=str(q), syllables=False), progress=False,
+                  finish=lambda f: build_export_tokenizer(f, TokenizerConfig())[1])
+    build_dictionary(DictionaryConfig(tokens=str(q / "tokens"), instances=2, movie_frames=8, units=2))
+    build_report(q)
+    text = build_html(q).read_text()
+    assert "&lt;img src=x onerror=" in text  # the name is shown, as text
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.live = []
+
+        def handle_starttag(self, tag, attrs):
+            self.live += [(tag, k) for k, _ in attrs if k.startswith("on")] + ([(tag, "src=x")] if ("src", "x") in
+                                                                               attrs else [])
+
+    tags = Tags()
+    tags.feed(text)
+    assert tags.live == []

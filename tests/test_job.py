@@ -156,11 +156,24 @@ def test_a_bad_job_file_is_refused_naming_it(capsys, tmp_path, content, message)
     assert not (tmp_path / "run").exists()
 
 
-def test_mixed_skeletons_are_refused_alike_by_describe_data_and_the_job(capsys, tmp_path, shared_data):
+@pytest.mark.parametrize("files, message", [
+    # deepof_multi's two two-mouse tables name their mice differently (matched by name, never by position)
+    (None, "error: testDLC_csv_table_multi.csv: animals ['B', 'W'], where testDLC_csv_table_madlc.csv has "
+           "['mouse_black_tail', 'mouse_white_tail']"),
+    (["testDLC_csv_table_madlc.csv", "testDLC_square_arena.h5"], "error: testDLC_square_arena.h5: 1 animal x parts"),
+])
+def test_mixed_skeletons_are_refused_alike_by_describe_data_and_the_job(capsys, tmp_path, shared_data, files,
+                                                                        message):
+    source = shared_data / "deepof_multi"
+    if files:  # two of its files, linked into a folder of their own
+        (tmp_path / "src").mkdir()
+        for name in files:
+            (tmp_path / "src" / name).symlink_to(source / name)
+        source = tmp_path / "src"
     capsys.readouterr()
-    assert run("describe-data", ["--source", str(shared_data / "deepof_multi"), "--fps", "30"]) == 2
+    assert run("describe-data", ["--source", str(source), "--fps", "30"]) == 2
     described = capsys.readouterr().err.strip().splitlines()[-1]
-    rc, _, err = job(capsys, shared_data / "deepof_multi", tmp_path / "run", "--fps", 30)
+    rc, _, err = job(capsys, source, tmp_path / "run", "--fps", 30)
     assert rc == 2 and err.strip().splitlines()[-1] == described
-    assert described.startswith("error: testDLC_square_arena.h5: 1 animal x parts")
+    assert described.startswith(message), described
     assert not (tmp_path / "run").exists()

@@ -87,6 +87,8 @@ def test_resume_with_early_stopping_continues_exactly(groups_export, tmp_path):
                                                                            "patience": 3, "lr": 3e-2})
     train_lm(LMConfig(output_dir=str(tmp_path / "full"), **kw))
     train_lm(LMConfig(output_dir=str(tmp_path / "part"), **kw), stop_after=10)
+    ck = tmp_path / "part" / "checkpoints" / "step_10"  # its state as JSON and safetensors: nothing to unpickle
+    assert (ck / "early_stopping.json").exists() and not list(ck.glob("custom_checkpoint_*"))
     train_lm(LMConfig(output_dir=str(tmp_path / "part"), resume=True, **kw))
     ev = [json.loads((tmp_path / r / "eval.json").read_text()) for r in ("full", "part")]
     assert ev[0]["early_stopping"] == ev[1]["early_stopping"]

@@ -70,7 +70,7 @@ def test_boris_known_answer(tmp_path):
     ev = tmp_path / "events.csv"
     ev.write_text("Time,Media file path,FPS,Subject,Behavior,Status\n"
                   "0.1,v,30,a,groom,START\n0.2,v,30,a,groom,STOP\n1.0,v,30,a,chase,START\n1.05,v,30,a,chase,STOP\n")
-    labels, vocab, fps, _ = vars(boris_labels(ev, 40)).values()
+    labels, vocab, fps, _, _ = vars(boris_labels(ev, 40)).values()
     assert vocab == {"other": 0, "chase": 1, "groom": 2} and fps == 30
     assert np.flatnonzero(labels == 2).tolist() == [3, 4, 5, 6]
     assert np.flatnonzero(labels == 1).tolist() == [30, 31, 32]  # round(31.5) = 32 (banker's rounding)
