@@ -571,7 +571,7 @@ def test_writers_a_refused_run_leaves_no_folder_behind(capsys, made, tmp_path):
     q = copy_of(made, tmp_path)
     args = [a for a in TINY_LM if not a.startswith("--block_size")]
     fails(capsys, "train-lm", *args, "--block_size=100000", "--tokens", q / "tokens", "--output_dir", tmp_path / "lm",
-          match="")
+          match="--block_size: the training stream has")
     assert not (tmp_path / "lm").exists()  # neither --resume nor a fresh start would have taken what it left
     assert run("train-lm", [*TINY_LM, "--tokens", str(q / "tokens"), "--output_dir", str(tmp_path / "lm")]) == 0
 
