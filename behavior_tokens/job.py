@@ -221,11 +221,11 @@ class LMStage(Stage):
     def done(self, job):
         from behavior_tokens.core.layout import EVAL_FILE
         try:
-            meta = _load("lm:load_lm")(job.layout.lm)[3]
+            trained = _load("lm:load_lm")(job.layout.lm)[2]
             export = _load("lm:load_token_export")(job.layout.tokens)
         except BehaviorTokensError:
             return False
-        return (job.layout.lm / EVAL_FILE).exists() and meta.get("manifest_sha256") == export.fingerprint
+        return (job.layout.lm / EVAL_FILE).exists() and trained.export_fingerprint == export.fingerprint
 
     def run(self, job):
         from behavior_tokens.core.checkpoint import latest_checkpoint

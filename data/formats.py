@@ -46,12 +46,19 @@ class PoseFormat:
             check_h5_pickles(path)
         try:
             return self.read(path, fps, cache_dir)
-        except (PoseDataError, OSError):
+        except PoseDataError:
             raise
+        except OSError as e:
+            if e.filename is not None:  # the system's own (disk, permissions): it names its file
+                raise
+            raise self._unreadable(path, e) from None
         except Exception as e:
-            raise PoseDataError(f"cannot be read as a {self.name} pose file ({type(e).__name__}: "
-                                f"{' '.join(str(e).split())[:300]})", source=path.name,
-                                fix=f"check that it is a whole {self.name} file as its software wrote it") from None
+            raise self._unreadable(path, e) from None
+
+    def _unreadable(self, path: Path, e: Exception) -> PoseDataError:
+        return PoseDataError(f"cannot be read as a {self.name} pose file ({type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:300]})", source=path.name,
+                             fix=f"check that it is a whole {self.name} file as its software wrote it")
 
     def check(self, path: Path) -> None:
         """Raise PoseDataError unless ``path`` is a file of this format."""

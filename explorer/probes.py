@@ -207,12 +207,12 @@ def probe(cfg: ProbeConfig) -> list[dict]:
         else None
     lm = None
     if cfg.lm:
-        gpt, tok, _, meta = load_lm(cfg.lm)
+        gpt, tok, lm_cfg, meta = load_lm(cfg.lm)
         if meta["checkpoint_sha256"] != weights:
             raise ConfigError("--lm", f"the GPT in {cfg.lm} was trained on tokens of another quantizer than "
                               f"{cfg.quantizer}", "name the GPT trained on this quantizer's tokens")
         if export is not None:
-            check_trained_on(meta, export, cfg.lm)
+            check_trained_on(lm_cfg, export, cfg.lm)
         lm = (gpt, tok)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(cfg.quantizer)).probe
     with staged_output(out_dir, PROBE_KIND, overwrite=cfg.overwrite, reads={"--quantizer": model_folder(cfg.quantizer)}

@@ -164,9 +164,9 @@ class Scorer:
     """Per-frame scores of a video: GPT bits, best n-gram bits, speed; smoothed and z-scored on training videos."""
 
     def __init__(self, lm_folder: str | Path, smooth_seconds: float):
-        self.model, self.tok, self.lm_cfg, meta = load_lm(lm_folder)
+        self.model, self.tok, self.lm_cfg, _ = load_lm(lm_folder)
         self.export = load_token_export(self.lm_cfg.tokens)
-        check_trained_on(meta, self.export, lm_folder)
+        check_trained_on(self.lm_cfg, self.export, lm_folder)
         self.encoder = UnitEncoder.of_export(self.export, self.tok.scheme.column)
         ev = read_json(Path(lm_folder) / EVAL_FILE if (Path(lm_folder) / EVAL_FILE).exists()
                        else Path(lm_folder).parent / EVAL_FILE, "GPT evaluation")

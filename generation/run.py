@@ -119,10 +119,10 @@ def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
     if hours > MAX_TOTAL_HOURS:  # refused up front: it would run for hours and hold every sample's frames
         raise ConfigError("--seconds", f"{hours:.1f} hours of behavior asked for in all (samples x seconds), more than "
                           f"{MAX_TOTAL_HOURS:g}", "draw fewer or shorter samples (--eval_samples, --seconds)")
-    model, tok, lm_cfg, meta = load_lm(cfg.lm)
+    model, tok, lm_cfg, _ = load_lm(cfg.lm)
     # the export the GPT was trained on and the quantizer its tokens were made with, both unchanged since
     export = load_token_export(lm_cfg.tokens)
-    check_trained_on(meta, export, cfg.lm)
+    check_trained_on(lm_cfg, export, cfg.lm)
     quantizer, pipeline = load_quantizer(export.meta["checkpoint"], expect_sha256=export.meta["checkpoint_sha256"])
     out_dir = Path(cfg.output_dir) if cfg.output_dir else RunLayout(run_root(export.meta["checkpoint"])).samples
     with staged_output(out_dir, SAMPLES_KIND, overwrite=cfg.overwrite) as out:

@@ -60,10 +60,10 @@ def push_lm(folder: str | Path, repo_id: str, private: bool = False, token: str 
                            f"(the local model in {folder} is intact; check the network and your token)") from e
 
 
-def check_trained_on(meta: dict, export, lm: str | Path) -> None:
-    """Refuse an export that is not the one the GPT (its saved export record ``meta``) was trained on: made again or
-    edited since (its manifest differs), so its tokens no longer mean what the GPT learned."""
-    trained_on = meta.get("manifest_sha256")
+def check_trained_on(cfg: LMConfig, export, lm: str | Path) -> None:
+    """Refuse an export that is not the one the GPT (its config ``cfg``) was trained on: made again or edited since
+    (its manifest differs), so its tokens no longer mean what the GPT learned."""
+    trained_on = cfg.export_fingerprint
     if trained_on and export.fingerprint and trained_on != export.fingerprint:
         raise ArtifactError(str(export.location), f"is not the export the GPT in {lm} was trained on (made again or "
                             "edited since)", "train the GPT again on this export, or restore the export it was "

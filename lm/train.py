@@ -179,8 +179,7 @@ def _train(run, cfg: LMConfig, export, held_name: str, stop_after: int | None) -
                       "early_stopping": {"on": stop_split, "best_step": chosen["step"], "stopped_at": step,
                                          "nll": chosen["gpt"]["nll"]}}
         if run.main:
-            _save(run, cfg, acc.unwrap_model(model), tok, {**export.meta, "manifest_sha256": export.fingerprint},
-                  result)
+            _save(run, cfg, acc.unwrap_model(model), tok, export.meta, result)
     run.close(finished)
     return result
 

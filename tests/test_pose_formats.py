@@ -54,3 +54,25 @@ def test_every_pose_format_is_recognised_and_read_through_movement(tmp_path):
     with pytest.raises(ValueError, match="vid.nwb: is not a SLEAP file"):
         read_pose_file(files["NWB"], pose_format="SLEAP")
     assert set(POSE_FORMATS) == {"CalMS21", *files, "LightningPose"}
+
+
+def test_a_readers_unexpected_error_names_the_file(tmp_path):
+    """An error a reader did not foresee (h5py's OSError names no file) becomes one that names the file; the
+    system's own errors, which name their file, pass as they are."""
+    import errno
+    from dataclasses import replace
+
+    from behavior_tokens.data import PoseDataError
+
+    path = tmp_path / "a.slp"
+    path.write_bytes(b"x")
+
+    def failing(error):
+        def read(*args):
+            raise error
+        return replace(POSE_FORMATS["SLEAP"], read=read)
+
+    with pytest.raises(PoseDataError, match=r"a.slp: cannot be read as a SLEAP pose file \(OSError: Unable to open"):
+        failing(OSError("Unable to open file (file signature not found)")).load(path, 30.0)
+    with pytest.raises(OSError, match="No space left"):
+        failing(OSError(errno.ENOSPC, "No space left on device", str(path))).load(path, 30.0)
