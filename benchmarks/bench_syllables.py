@@ -52,9 +52,6 @@ SECOND_STAGE = {  # name: (what is measured, options)
     "syllables rel": ("syllables", {"features": "relational"}),
     "syllables z_q+rel": ("syllables", {"features": "z_q+relational"}),
     "syllables z_q+rel K50": ("syllables", {"features": "z_q+relational", "units": 50}),
-    "syllables z_q+rel+social": ("syllables", {"features": "z_q+relational+social"}),
-    "syllables z_q+rel 0.5+1.5 s": ("syllables", {"features": "z_q+relational", "long_frames": 45}),
-    "syllables z_q+rel+social 0.5+1.5 s": ("syllables", {"features": "z_q+relational+social", "long_frames": 45}),
     "syllables z_q+rel guided": ("syllables", {"features": "z_q+relational", "guide": "labels"}),
     # the label guide's fair comparator: its own classifier, made to last by the same Viterbi persistence, no units
     "guide classifier": ("guide_viterbi", {}),
@@ -132,7 +129,7 @@ def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) ->
             add("guide classifier + Viterbi", guide_viterbi(coll, held, syl))
         else:
             cfg = replace(syl, **opts)
-            _, units = fit_syllables(enc, coll, cfg)
+            _, units = fit_syllables(enc, coll, cfg, model.cfg.latent_dim)
             add(f"{name.split(' K')[0]} K{cfg.units}", units)
         print(f"  {name}: {time.time() - t:.0f}s", flush=True)
     return rows

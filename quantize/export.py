@@ -43,7 +43,7 @@ from behavior_tokens.core.layout import (
     RunLayout,
 )
 from behavior_tokens.data import PoseFormatName, PosePipeline, PoseRecord
-from behavior_tokens.data.features import behavior_context, social_features
+from behavior_tokens.data.features import behavior_context
 from behavior_tokens.data.relational import relational_features, signed_log
 
 from .config import QuantizerConfig
@@ -201,21 +201,16 @@ def _encode_all(model, pipeline, coll, cfg: ExportConfig, device, progress: bool
     return out
 
 
-def syllable_blocks(encoded: FrameCodes, record: PoseRecord, syl: SyllableConfig) -> list[np.ndarray]:
-    """The blocks of features the syllables of one video cluster: z_q, relational features (compressed by a signed
-    log, data.relational.signed_log), hand-made social features (signed log too), as ``syl.features`` names."""
-    names = syl.features.split("+")
-    blocks = [encoded.z_q] if "z_q" in names else []
-    if "relational" in names:
-        blocks.append(signed_log(relational_features(record.keypoints, record.bodyparts, 0, *encoded.axis)))
-    if "social" in names:
-        blocks.append(signed_log(social_features(record)))
-    return blocks
-
-
 def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray]:
-    """What the syllable level clusters, per video (the blocks of ``syllable_blocks`` side by side)."""
-    return [np.concatenate(syllable_blocks(enc, rec, syl), axis=1) for enc, rec in zip(encoded, records, strict=True)]
+    """What the syllable level clusters, per video: z_q, relational features (compressed by a signed log,
+    data.relational.signed_log), or both (see SyllableConfig)."""
+    feats = []
+    for enc, rec in zip(encoded, records, strict=True):
+        parts = [enc.z_q] if "z_q" in syl.features else []
+        if "relational" in syl.features:
+            parts.append(signed_log(relational_features(rec.keypoints, rec.bodyparts, 0, *enc.axis)))
+        feats.append(np.concatenate(parts, axis=1))
+    return feats
 
 
 def syllable_contexts(records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray | None]:
@@ -233,12 +228,12 @@ def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: lis
     return [model.assign(f, context=c) for f, c in zip(feats, contexts, strict=True)]
 
 
-def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig
+def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig, latent_dim: int
                   ) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
     """The syllable level fitted on the training videos (and their labels, when guided), and every video's
     syllables."""
     train = syllable_features(encoded["train"], coll["train"], syl), syllable_contexts(coll["train"], syl)
-    weights = block_weights(syl, [b.shape[1] for b in syllable_blocks(encoded["train"][0], coll["train"][0], syl)])
+    weights = block_weights(syl, latent_dim, train[0][0].shape[1])
     model = SyllableModel.fit(train[0], coll.fps, syl, weights, [rec.labels for rec in coll["train"]], train[1])
     return model, {s: syllable_units(model, encoded[s], coll[s], train if s == "train" else None) for s in encoded}
 
@@ -275,7 +270,7 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
         encoded = _encode_all(model, pipeline, coll, cfg, device, progress)
         units = None
         if syllables is not None:
-            syl_model, units = fit_syllables(encoded, coll, syllables)
+            syl_model, units = fit_syllables(encoded, coll, syllables, qcfg.latent_dim)
             syl_model.save(tmp / SYLLABLE_DIR)
             meta["syllables"] = {"units": syl_model.units, "switch_cost": syl_model.switch_cost,
                                  "config": syllables.to_dict()}

@@ -30,7 +30,7 @@ from .syllable_guide import GUIDES, UNGUIDED, LabelGuide
 from .viterbi import scan_switch_cost, smooth, viterbi
 
 SYLLABLE_DIR, SYLLABLE_FILE, SYLLABLE_CONFIG = "syllables", "syllables.npz", "syllables.json"
-SyllableFeatures = Literal["z_q", "z_q+relational", "relational", "z_q+relational+social"]
+SyllableFeatures = Literal["z_q", "z_q+relational", "relational"]
 RETIRED_OPTIONS = ("relational_weight",)  # options of earlier versions: they shaped the fit, which the arrays hold
 GuideName = GUIDES.choices()  # what --guide accepts: the registered names
 
@@ -39,11 +39,8 @@ GuideName = GUIDES.choices()  # what --guide accepts: the registered names
 class SyllableConfig(Config):
     units: int = option(50, ge=2, help="syllables (k-means centres over smoothed latents)")
     features: SyllableFeatures = option("z_q", help="what the syllables cluster: the quantizer's z_q, the "
-                                        "relational features (data.relational), both, or both with the hand-made "
-                                        "social features (data.features; no label is read)")
+                                        "relational features (data.relational), or both")
     smooth_frames: int = option(5, ge=1, help="centred moving average of the latents before clustering")
-    long_frames: int = option(0, ge=0, help="a second, longer moving average of the same features beside the first "
-                              "(0: none)")
     switch_cost: float = option(0.0, ge=0, help="Viterbi penalty for changing syllable (0 with a target: scanned)")
     target_median_ms: float = option(400.0, ge=0, help="scan the switch cost until the median syllable lasts this "
                                      "long on training videos (0: use --switch_cost as given)")
@@ -62,12 +59,6 @@ class SyllableConfig(Config):
         """The config a saved model records, without the options of earlier versions that only shaped the fit (the
         saved arrays hold what they did: a model saved by an earlier version assigns as it did there)."""
         return cls(**{k: v for k, v in d.items() if k not in RETIRED_OPTIONS})
-
-
-def scales(features: np.ndarray, cfg: SyllableConfig) -> np.ndarray:
-    """The features smoothed over ``smooth_frames`` (and, beside them, over ``long_frames``)."""
-    short = smooth(features, cfg.smooth_frames)
-    return np.concatenate([short, smooth(features, cfg.long_frames)], axis=1) if cfg.long_frames else short
 
 
 class SyllableModel:
@@ -89,7 +80,7 @@ class SyllableModel:
         return len(self.centres)
 
     def prepare(self, features: np.ndarray) -> np.ndarray:
-        return (scales(features, self.cfg) - self.mean) / self.scale
+        return (smooth(features, self.cfg.smooth_frames) - self.mean) / self.scale
 
     def cost(self, features: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
         """(T, K): squared distance of each prepared frame to each centre, per dimension (+ the guide's cost)."""
@@ -122,11 +113,11 @@ class SyllableModel:
         if placer.needs_labels and (labels is None or contexts is None):
             raise ConfigError("--guide", f"--guide {cfg.guide} needs the training videos' labels",
                               "use --guide none for unlabelled videos")
-        smoothed = [scales(v, cfg) for v in videos]
+        smoothed = [smooth(v, cfg.smooth_frames) for v in videos]
         stacked = np.concatenate(smoothed)
         mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
-        if weights is not None:  # the long scale's copy of each feature weighs as the feature does
-            scale = scale / np.tile(np.asarray(weights, dtype=np.float64), 2 if cfg.long_frames else 1)
+        if weights is not None:
+            scale = scale / np.asarray(weights, dtype=np.float64)
         if placer.needs_labels:  # each behavior's frames are sampled within place()
             centres, owners, guide = placer.place((stacked - mean) / scale, np.concatenate(labels),
                                                   np.concatenate(contexts), cfg)
@@ -169,9 +160,10 @@ class SyllableModel:
                                 "fit the syllables again") from None
 
 
-def block_weights(cfg: SyllableConfig, widths: list[int]) -> np.ndarray | None:
-    """Per-dimension weights giving every block of features (z_q first, then relational, social) the first block's
-    total weight (each dimension is standardised first, so a block of R dimensions would otherwise weigh R)."""
-    if len(widths) < 2:
+def block_weights(cfg: SyllableConfig, latent_dim: int, width: int) -> np.ndarray | None:
+    """Per-dimension weights giving the relational block the z_q block's total weight (each dimension is
+    standardised first, so a block of R dimensions would otherwise weigh R)."""
+    if cfg.features != "z_q+relational":
         return None
-    return np.concatenate([np.full(w, np.sqrt(widths[0] / w)) for w in widths])
+    rel = width - latent_dim
+    return np.concatenate([np.ones(latent_dim), np.full(rel, np.sqrt(latent_dim / rel))])

@@ -91,12 +91,3 @@ def test_the_export_holds_every_frames_syllable_and_the_model(syllable_run):
             assert s.shape == (row["n_frames"],) and s.min() >= 0 and s.max() < SYLLABLES["units"]
     model = SyllableModel.load(syllable_run / "tokens" / "syllables")
     assert model.centres.shape[0] == SYLLABLES["units"]
-
-
-def test_every_block_of_features_weighs_as_much_as_z_q():
-    from behavior_tokens.quantize.syllables import block_weights
-    cfg = SyllableConfig(features="z_q+relational+social")
-    w = block_weights(cfg, [4, 1, 16])  # standardised dimensions: each block's summed variance is then 4
-    np.testing.assert_array_equal(w, [1, 1, 1, 1, 2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
-                                      0.5, 0.5, 0.5])
-    assert block_weights(SyllableConfig(features="z_q"), [32]) is None
