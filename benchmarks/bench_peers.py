@@ -29,7 +29,7 @@ from behavior_tokens.core.classifiers import balanced_accuracy, logistic_probe
 from behavior_tokens.core.cli import parse_configs, run_command
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ConfigError
-from behavior_tokens.core.files import read_json, write_json_atomic
+from behavior_tokens.core.files import read_json, release_lock, take_lock, write_json_atomic
 from behavior_tokens.core.tables import format_table
 from behavior_tokens.core.vocabulary import quality_row, tuple_units, vocabulary_quality
 from behavior_tokens.data import MISSING_LABEL, load_pose_source, social_features
@@ -75,10 +75,17 @@ def run_one(args: PeerBench, cfg: PeerConfig) -> None:
                                              "notes": res.notes, "config": asdict(cfg)})
 
 
-def fit_peer(name: str, fold: str, argv: list[str], out: Path) -> Path:
-    """Run one peer on one fold in a child process (unless done before); its folder."""
+def fit_peer(name: str, fold: str, argv: list[str], out: Path, cfg: PeerConfig) -> Path:
+    """Run one peer on one fold in a child process (unless done before with the same settings); its folder."""
     work = out / fold / name.replace(" ", "_")
     if (work / "result.json").exists():
+        now = PEERS.lookup(name)(cfg).settings()
+        recorded = read_json(work / "result.json", "peer result").get("config", {})
+        before = PEERS.lookup(name)(PeerConfig(**{k: v for k, v in recorded.items() if k in now})).settings()
+        if before != now:
+            changed = sorted(k for k in now if before.get(k) != now[k])
+            raise ConfigError(str(work / "result.json"), f"{name} was fitted here with other settings "
+                              f"({', '.join(changed)})", "give the same flags, another --out, or delete the folder")
         return work
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, *argv, "--one", name, "--one_fold", fold, "--work", str(work)]
@@ -146,11 +153,11 @@ def score(name: str, units: dict, timing: dict, train, held) -> dict:
     return row
 
 
-def fold_rows(fold: str, args: PeerBench, argv: list[str], out: Path) -> list[dict]:
+def fold_rows(fold: str, args: PeerBench, cfg: PeerConfig, argv: list[str], out: Path) -> list[dict]:
     train, held = split(args.source, fold)
     rows = []
     for name in args.peers:
-        work = fit_peer(name, fold, argv, out)
+        work = fit_peer(name, fold, argv, out, cfg)
         if (work / "failed.json").exists():
             rows.append({"tool": name, "error": read_json(work / "failed.json", "failure")["error"]})
             continue
@@ -206,12 +213,20 @@ def main(argv: list[str]) -> None:
     if args.one:
         return run_one(args, cfg)
     out = Path(args.out)
+    lock = take_lock(out)  # one bench a folder: a second is refused, naming the first
+    try:
+        bench(args, cfg, argv, out)
+    finally:
+        release_lock(lock)
+
+
+def bench(args: PeerBench, cfg: PeerConfig, argv: list[str], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     folds = args.folds or [r.video_id for r in load_pose_source(args.source).records]
     rows = []
     for fold in folds:
         print(f"== held out: {fold}", flush=True)
-        rows += fold_rows(fold, args, argv, out)
+        rows += fold_rows(fold, args, cfg, argv, out)
         print(format_table([r for r in rows if r["fold"] == fold and "error" not in r], KEYS), flush=True)
     means = mean_rows(rows)
     table = format_table([r for r in means if "error" not in r], KEYS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from behavior_tokens.core.registry import Registry
 from behavior_tokens.data import MISSING_LABEL, PoseRecord
 
 PEERS = Registry("peer tool", "--peers")
+OWN_OPTIONS = ("kpms_", "vame_")  # PeerConfig fields of one peer each
 INSTALL_HINT = 'pip install -e ".[peers]"'
 
 
@@ -76,11 +77,18 @@ class Peer:
     """A peer tool: ``run`` fits on ``train`` and returns units for every video of ``train`` and ``held``."""
 
     name = ""
+    options = ""  # the prefix of its own PeerConfig fields ("kpms_", "vame_"); the shared fields concern every peer
     reimplementation = False  # the tool's published algorithm rewritten here, not its own package
     needs: tuple[str, ...] = ()  # modules it imports (checked up front, named with the install hint)
 
     def __init__(self, cfg: PeerConfig):
         self.cfg = cfg
+
+    def settings(self) -> dict:
+        """The config fields that shape this peer's units (another environment's python does not)."""
+        own = {k: v for k, v in asdict(self.cfg).items() if not k.endswith("_python")}
+        return {k: v for k, v in own.items() if not k.startswith(OWN_OPTIONS) or (self.options and
+                                                                                  k.startswith(self.options))}
 
     def check(self) -> None:
         import importlib.util

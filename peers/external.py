@@ -88,6 +88,7 @@ class KeypointMoseq(Peer):
     frame's unit is the pair of the two animals' syllables."""
 
     script = HERE / "kpms_runner.py"
+    options = "kpms_"
 
     @property
     def python(self) -> str:
@@ -158,6 +159,7 @@ class Vame(Peer):
     user. A frame's unit is the pair of the two animals' motifs."""
 
     script = HERE / "vame_runner.py"
+    options = "vame_"
 
     @property
     def python(self) -> str:

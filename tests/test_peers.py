@@ -159,6 +159,13 @@ def test_bench_peers_scores_a_peer_and_names_a_bad_fold(tmp_path):
     tools = {r["tool"]: r for r in data["means"]}
     assert 0.5 < tools["hand k-means"]["lookup_bal_acc"] <= 1.0 and tools["hand k-means"]["median_run_ms"] > 100
     assert (tmp_path / "out" / "peers.png").stat().st_size > 0
+    res = subprocess.run([sys.executable, str(bench), "--source", "synthetic:3:1", "--peers", "hand k-means",
+                          "--folds", "synthetic_002", "--out", str(tmp_path / "out"), "--units", "7"],
+                         capture_output=True, text=True)  # a peer fitted there with 25 units is not read back as 7
+    result = tmp_path / "out" / "synthetic_002" / "hand_k-means" / "result.json"
+    assert res.returncode == 2 and res.stderr.strip() == (f"error: {result}: hand k-means was fitted here with other "
+                                                          "settings (units) (give the same flags, another --out, or "
+                                                          "delete the folder)")
     res = subprocess.run([sys.executable, str(bench), "--source", "synthetic:3:1", "--folds", "nope",
                           "--peers", "hand k-means", "--out", str(tmp_path / "o2")], capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.strip() == ("error: --folds: no video 'nope' in synthetic:3:1 (choose "
