@@ -37,8 +37,7 @@ class PeerConfig(Config):
     seed: int = option(0, ge=0)
     kpms_python: str = option("", help="python of an environment with keypoint-moseq (default: this one)")
     kpms_arhmm_iters: int = option(50, ge=1, help="keypoint-MoSeq AR-HMM iterations (its docs: 50)")
-    kpms_full_iters: int = option(500, ge=0, help="keypoint-MoSeq full-model iterations (its docs: 500; 0: "
-                                  "report the AR-HMM)")
+    kpms_full_iters: int = option(500, ge=1, help="keypoint-MoSeq full-model iterations (its docs: 500)")
     kpms_kappas: list[float] = option(default_factory=lambda: [1e4, 1e5, 1e6, 1e7],
                                       help="AR-HMM kappas scanned (log-spaced, as its docs scan)")
     kpms_scan_iters: int = option(25, ge=1, help="AR-HMM iterations of each kappa of the scan")

@@ -117,8 +117,7 @@ class KeypointMoseq(Peer):
         best = min(scans, key=lambda s: abs(np.log(s["median_frames"] / target)))
         notes["scan"] = scans
         notes["arhmm"] = self.phase(work, "arhmm", best["kappa"], cfg.kpms_arhmm_iters)
-        if cfg.kpms_full_iters:
-            notes["full"] = self.phase(work, "full", best["kappa"] / 100, cfg.kpms_arhmm_iters + cfg.kpms_full_iters)
+        notes["full"] = self.phase(work, "full", best["kappa"] / 100, cfg.kpms_arhmm_iters + cfg.kpms_full_iters)
         notes["stalls"] = self.stalls
         return notes
 
