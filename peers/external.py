@@ -80,24 +80,30 @@ def run_phase(python: str, script: Path, args: list[str], log: Path, stall_s: fl
     return json.loads(last[0])
 
 
+class ExternalPeer(Peer):
+    """A peer run by its own package in the python ``--<options>python`` names (default: this one)."""
+
+    module = ""  # what that python must import
+    hint = ""
+
+    @property
+    def python(self) -> str:
+        return getattr(self.cfg, f"{self.options}python") or sys.executable
+
+    def check(self) -> None:
+        if not can_import(self.python, self.module):
+            raise ConfigError(f"--{self.options}python", f"{self.python} cannot import {self.module}", self.hint)
+
+
 @PEERS.register("keypoint-MoSeq")
-class KeypointMoseq(Peer):
+class KeypointMoseq(ExternalPeer):
     """keypoint-MoSeq (its PyPI package): each animal a recording of its own, PCA to 90 % of the variance,
     kappa scanned on short AR-HMM fits to the median closest to the target, the AR-HMM then the full model
     (kappa / 100, as its tutorial goes from 1e6 to 1e4), applied to held-out videos with its apply step. A
     frame's unit is the pair of the two animals' syllables."""
 
     script = HERE / "kpms_runner.py"
-    options = "kpms_"
-
-    @property
-    def python(self) -> str:
-        return self.cfg.kpms_python or sys.executable
-
-    def check(self) -> None:
-        if not can_import(self.python, "keypoint_moseq"):
-            raise ConfigError("--kpms_python", f"{self.python} cannot import keypoint_moseq",
-                              f"{INSTALL_HINT}, or name a python that has it")
+    options, module, hint = "kpms_", "keypoint_moseq", f"{INSTALL_HINT}, or name a python that has it"
 
     def phase(self, work: Path, *args) -> dict:
         for _ in range(RETRIES):
@@ -150,7 +156,7 @@ def centred(labels: np.ndarray, frames: int, window: int) -> np.ndarray:
 
 
 @PEERS.register("VAME")
-class Vame(Peer):
+class Vame(ExternalPeer):
     """VAME (vame-py) as its pipeline runs (peers/vame_runner.py): one project of every animal's track,
     its egocentric preprocessing, a training set of the training videos' tracks only, its RNN-VAE trained
     for ``vame_epochs`` epochs, its k-means motifs (``vame_motifs``). VAME segments every session of a
@@ -158,16 +164,7 @@ class Vame(Peer):
     user. A frame's unit is the pair of the two animals' motifs."""
 
     script = HERE / "vame_runner.py"
-    options = "vame_"
-
-    @property
-    def python(self) -> str:
-        return self.cfg.vame_python or sys.executable
-
-    def check(self) -> None:
-        if not can_import(self.python, "vame"):
-            raise ConfigError("--vame_python", f"{self.python} cannot import vame",
-                              "pip install vame-py in an environment of its own and name its python")
+    options, module, hint = "vame_", "vame", "pip install vame-py in an environment of its own and name its python"
 
     def run(self, train: list[PoseRecord], held: list[PoseRecord], work: Path) -> PeerResult:
         self.check()
