@@ -30,6 +30,7 @@ from .base import (
 HERE = Path(__file__).resolve().parent
 STALL_S = 600.0  # a phase whose log has not grown for this long is taken as stalled
 RETRIES = 3
+VAME_STALL_S = 3600.0  # VAME logs once an epoch: 4-5 min an epoch on one core, longer beside other work
 
 
 def write_tracks(path: Path, records: list[PoseRecord], train: list[PoseRecord] | None = None) -> list[str]:
@@ -172,7 +173,7 @@ class Vame(ExternalPeer):
         work.mkdir(parents=True, exist_ok=True)
         write_tracks(work / "input.npz", train + held, train)
         out = run_phase(self.python, self.script, [str(work), str(self.cfg.vame_epochs), str(self.cfg.vame_motifs)],
-                        work / "vame.log")
+                        work / "vame.log", stall_s=VAME_STALL_S)
         if out.get("stalled"):
             raise RuntimeError(f"VAME stalled (see {work / 'vame.log'})")
         motifs = dict(np.load(work / "motifs.npz"))
