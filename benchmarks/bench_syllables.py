@@ -53,8 +53,6 @@ SECOND_STAGE = {  # name: (what is measured, options)
     "syllables z_q+rel": ("syllables", {"features": "z_q+relational"}),
     "syllables z_q+rel K50": ("syllables", {"features": "z_q+relational", "units": 50}),
     "syllables z_q+rel guided": ("syllables", {"features": "z_q+relational", "guide": "labels"}),
-    # a sticky Gaussian HMM over the same prepared features, started from the k-means syllables, fitted by EM
-    "syllables z_q+rel HMM": ("hmm", {"features": "z_q+relational"}),
     # the label guide's fair comparator: its own classifier, made to last by the same Viterbi persistence, no units
     "guide classifier": ("guide_viterbi", {}),
 }
@@ -99,28 +97,6 @@ def guide_viterbi(coll, held: str, syl: SyllableConfig) -> dict[str, list[np.nda
     return {s: [guide.classes[viterbi(c, switch)] for c in costs[s]] for s in costs}
 
 
-def sticky_hmm(enc, coll, held: str, syl: SyllableConfig) -> dict[str, list[np.ndarray]]:
-    """A Gaussian HMM (diagonal covariances, syl.units states) over the syllables' prepared features (smoothed,
-    standardised, block-weighted), started from their k-means centres with a self-transition lasting the target
-    median, fitted by EM (20 iterations) with a sticky Dirichlet prior on the transitions; Viterbi decodes."""
-    from hmmlearn.hmm import GaussianHMM
-
-    from behavior_tokens.quantize.export import syllable_features
-    model, _ = fit_syllables(enc, coll, syl, enc["train"][0].z_q.shape[1])
-    feats = {s: [model.prepare(f) for f in syllable_features(enc[s], coll[s], syl)] for s in ("train", held)}
-    K, stay = model.units, 1.0 - 1.0 / (syl.target_median_ms / 1000 * coll.fps)
-    trans = np.full((K, K), (1 - stay) / (K - 1)) + np.eye(K) * (stay - (1 - stay) / (K - 1))
-    x = np.concatenate(feats["train"])
-    hmm = GaussianHMM(K, covariance_type="diag", n_iter=20, init_params="", params="stmc", random_state=syl.seed,
-                      transmat_prior=1.0 + 1000.0 * np.eye(K))
-    hmm.startprob_, hmm.transmat_, hmm.means_ = np.full(K, 1.0 / K), trans, model.centres
-    near = np.argmin(-2 * x @ model.centres.T + (model.centres ** 2).sum(1)[None], axis=1)
-    hmm.covars_ = np.stack([x[near == k].var(0) + 1e-3 if (near == k).sum() > 1 else np.ones(x.shape[1])
-                            for k in range(K)])
-    hmm.fit(x, [len(f) for f in feats["train"]])
-    return {s: [hmm.predict(f) for f in feats[s]] for s in feats}
-
-
 def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) -> list[dict]:
     model, pipeline = load_quantizer(run)
     coll, held = run_collection(model.cfg)
@@ -151,8 +127,6 @@ def measure(run: Path, syl: SyllableConfig, switch: float, levels: list[str]) ->
             add(f"sticky G-tuples ({opts['switch'] or switch})", units)
         elif kind == "guide_viterbi":
             add("guide classifier + Viterbi", guide_viterbi(coll, held, syl))
-        elif kind == "hmm":
-            add("sticky HMM z_q+rel K25", sticky_hmm(enc, coll, held, replace(syl, **opts)))
         else:
             cfg = replace(syl, **opts)
             _, units = fit_syllables(enc, coll, cfg, model.cfg.latent_dim)
