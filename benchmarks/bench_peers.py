@@ -88,6 +88,7 @@ def fit_peer(name: str, fold: str, argv: list[str], out: Path, cfg: PeerConfig) 
                               f"({', '.join(changed)})", "give the same flags, another --out, or delete the folder")
         return work
     work.mkdir(parents=True, exist_ok=True)
+    (work / "failed.json").unlink(missing_ok=True)  # an earlier failure is tried again
     cmd = [sys.executable, __file__, *argv, "--one", name, "--one_fold", fold, "--work", str(work)]
     with open(work / "log.txt", "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
