@@ -47,6 +47,8 @@ def _train_quantizer(cfg):
 def _export_tokens(export_cfg, tok_cfg, syl_cfg):
     dd, report = _load("lm.tokenizer:export_with_tokenizer")(export_cfg, tok_cfg,
                                                             syl_cfg if export_cfg.syllables else None)
+    if dd is None:  # a process other than accelerate's main one: the main one writes and reports
+        return
     print(dd)
     print(json.dumps({k: v for k, v in report.items() if k != "sha256"}, indent=2))
     if export_cfg.push_to_hub:

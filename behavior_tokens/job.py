@@ -41,6 +41,7 @@ from behavior_tokens.core.files import (
     write_marker,
 )
 from behavior_tokens.core.layout import MODEL_DIR, MODEL_FILE, RunLayout
+from behavior_tokens.core.memory import PeakMemory
 from behavior_tokens.core.tables import format_table
 
 PRESET = Path(__file__).with_name("preset.json")
@@ -396,7 +397,10 @@ def run_job(cfg: RunJobConfig) -> dict:
     cfg.validate()
     sections = resolve_job(cfg)
     job = Job(sections, RunLayout(cfg.run_dir))
-    data = read_source(job)
+    start = time.perf_counter()
+    with PeakMemory() as memory:
+        data = read_source(job)
+    data.update(seconds=round(time.perf_counter() - start, 1), peak_mb=memory.peak_mb)
     status, aside = _open(job.layout, sections, cfg.overwrite)
     job.status = {**status, "data": data, "order": [stage.name for stage in STAGES]}
     for i, stage in enumerate(STAGES, start=1):
@@ -411,16 +415,19 @@ def run_job(cfg: RunJobConfig) -> dict:
         print(f"{head} ...", flush=True)
         start = time.perf_counter()
         job.status.pop(stage.name, None)
-        stage.run(job)
-        job.status.setdefault(stage.name, {})["seconds"] = round(time.perf_counter() - start, 1)
+        with PeakMemory() as memory:
+            stage.run(job)
+        job.status.setdefault(stage.name, {}).update(seconds=round(time.perf_counter() - start, 1),
+                                                     peak_mb=memory.peak_mb)
         job.fresh = True
         write_json_atomic(job.layout.job, sections)  # stage one may have set an interrupted run aside with it
         job.save_status()
     discard_replaced(aside)
     job.save_status()
     rows = [{"stage": s.name, "seconds": job.status.get(s.name, {}).get("seconds", ""),
+             "peak MB": job.status.get(s.name, {}).get("peak_mb", ""),
              "adapted": ", ".join(f"{k} {v['asked']} -> {v['used']}" for k, v in
                                   job.status.get(s.name, {}).get("adapted", {}).items()),
              "note": job.status.get(s.name, {}).get("note", "")} for s in STAGES]
-    print(format_table(rows, ["stage", "seconds", "adapted", "note"]), file=sys.stdout)
+    print(format_table(rows, ["stage", "seconds", "peak MB", "adapted", "note"]), file=sys.stdout)
     return job.status

@@ -72,20 +72,27 @@ class Lookup:
         return np.array([self.table.get(u, self.majority) for u in np.asarray(units).tolist()], dtype=np.int64)
 
 
-def bags(videos: list[np.ndarray], vocab: dict[int, int], half: int) -> sp.csr_matrix:
-    """(frames, len(vocab)) share of each unit among the frames within +-half of each frame (units out of
-    ``vocab`` are left out), videos stacked; windows stop at a video's ends."""
-    mats = []
+def bags(videos: list[np.ndarray], vocab: np.ndarray, half: int, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """(frames, len(vocab)) share of each unit of ``vocab`` (sorted units; others are left out) among the frames
+    within +-half of each frame, videos stacked; windows stop at a video's ends. ``rows``: only these frames (sorted
+    indices into the stacked frames), made one video at a time."""
+    mats, offset = [], 0
     for v in videos:
         T = len(v)
-        cols = np.array([vocab.get(u, -1) for u in v.tolist()])
-        keep = cols >= 0
-        onehot = sp.csr_matrix((np.ones(keep.sum()), (np.flatnonzero(keep), cols[keep])), shape=(T, len(vocab)))
+        mine = None if rows is None else rows[(rows >= offset) & (rows < offset + T)] - offset
+        offset += T
+        if mine is not None and len(mine) == 0:
+            continue
+        at = np.minimum(np.searchsorted(vocab, v), len(vocab) - 1)
+        keep = vocab[at] == v
+        onehot = sp.csr_matrix((np.ones(keep.sum()), (np.flatnonzero(keep), at[keep])), shape=(T, len(vocab)))
         offsets = list(range(-half, half + 1))
         band = sp.diags([np.ones(T - abs(k)) for k in offsets], offsets, shape=(T, T), format="csr")
+        if mine is not None:
+            band = band[mine]
         width = np.asarray(band.sum(axis=1)).ravel()
         mats.append(sp.diags(1.0 / width) @ band @ onehot)
-    return sp.vstack(mats).tocsr()
+    return sp.vstack(mats).tocsr() if mats else sp.csr_matrix((0, len(vocab)))
 
 
 def label_scores(train: list[np.ndarray], held: list[np.ndarray], train_labels: list[np.ndarray],
@@ -100,13 +107,13 @@ def label_scores(train: list[np.ndarray], held: list[np.ndarray], train_labels: 
     out = {"nmi": float(normalized_mutual_info_score(hl[hk], hu[hk])),
            "homogeneity": float(homogeneity_score(hl[hk], hu[hk])),
            "lookup_bal_acc": balanced_accuracy(hl[hk], Lookup.fit(tu[tk], tl[tk]).predict(hu[hk]))}
-    vocab = {u: i for i, u in enumerate(np.unique(tu).tolist())}
+    vocab = np.unique(tu)
     half = max(1, int(round(bag_seconds * fps)))
-    x_train, x_held = bags(train, vocab, half)[tk], bags(held, vocab, half)[hk]
-    y_train = tl[tk]
-    if x_train.shape[0] > max_bag_train:
-        pick = np.sort(np.random.default_rng(seed).choice(x_train.shape[0], max_bag_train, replace=False))
-        x_train, y_train = x_train[pick], y_train[pick]
+    labelled = np.flatnonzero(tk)
+    if len(labelled) > max_bag_train:  # only the frames the regression is fitted on are made
+        labelled = labelled[np.sort(np.random.default_rng(seed).choice(len(labelled), max_bag_train, replace=False))]
+    x_train, x_held = bags(train, vocab, half, labelled), bags(held, vocab, half, np.flatnonzero(hk))
+    y_train = tl[labelled]
     clf = LogisticRegression(class_weight="balanced", max_iter=500, C=10.0)
     out["bag_bal_acc"] = balanced_accuracy(hl[hk], clf.fit(x_train, y_train).predict(x_held))
     return out
@@ -117,9 +124,9 @@ def vocabulary_quality(train: list[np.ndarray], held: list[np.ndarray], fps: flo
                        **kwargs) -> dict:
     """Every quality number of one unit stream: per split, held out against train, and against labels."""
     train_stats, held_stats = split_statistics(train, fps), split_statistics(held, fps)
-    seen = set(np.concatenate(train).tolist()) if train else set()
+    seen = np.unique(np.concatenate(train)) if train else np.zeros(0, dtype=np.int64)
     hu = np.concatenate(held) if held else np.zeros(0, dtype=np.int64)
-    unseen = 100.0 * float(np.mean([u not in seen for u in hu.tolist()])) if len(hu) else 0.0
+    unseen = 100.0 * float((~np.isin(hu, seen)).mean()) if len(hu) else 0.0
     out = {"train": train_stats, "held": held_stats, "held_unseen_frames_pct": unseen}
     if train_labels is not None and held_labels is not None:
         out.update(label_scores(train, held, train_labels, held_labels, fps, **kwargs))

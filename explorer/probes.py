@@ -68,6 +68,8 @@ class ProbeConfig(Config):
     max_train: int = option(20000, ge=10, help="cap on training frames per probe")
     svm_max_train: int = option(3000, ge=10, help="cap on training frames of the SVMs")
     eval_stride: int = option(1, ge=1, help="score every s-th held-out frame")
+    max_eval: int = option(200_000, ge=10, help="cap on held-out frames scored (evenly spaced among those "
+                           "--eval_stride gives), so that the probes cost the same on hours of held-out video")
     seed: int = option(0, ge=0)
     overwrite: bool = option(False, help="replace probes in output_dir (only ones this project made)")
 
@@ -100,19 +102,33 @@ def probe_scores(y_true: np.ndarray, y_pred: np.ndarray, vocab: dict[str, int]) 
 
 @dataclass
 class Representations:
-    """Per-frame features of a set of videos, each (frames, dim), and their labels, all aligned."""
+    """Per-frame features of some labelled frames of a set of videos, each (frames, dim), and their labels, all
+    aligned: the frames ``rows`` picked among the videos' labelled frames in order (all of them for the lookups,
+    whose inputs are one unit a frame)."""
 
     features: dict[str, np.ndarray]
     labels: np.ndarray
+    rows: np.ndarray | None = None  # the labelled frames the non-lookup features are of (None: all)
+
+    def of(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Representation ``name`` at labelled frames ``rows`` (a subset of ``self.rows``)."""
+        x = self.features[name]
+        if self.rows is None or name.startswith("lookup"):
+            return x[rows]
+        return x[np.searchsorted(self.rows, rows)]
 
 
 def frame_representations(records: list[PoseRecord], model, pipeline, cfg: ProbeConfig, lm=None,
-                          syllables: SyllableModel | None = None) -> Representations:
-    """Every representation of every labelled frame of ``records``."""
+                          syllables: SyllableModel | None = None, rows: np.ndarray | None = None) -> Representations:
+    """Every representation of the labelled frames ``rows`` (sorted indices among ``records``' labelled frames in
+    order; None: all) of ``records``, made one video at a time; the lookups' units of every labelled frame."""
     parts: dict[str, list[np.ndarray]] = {}
     labels = []
+    offset = 0
     for rec in tqdm(records, desc="representations", leave=False):
-        keep = rec.labels != MISSING_LABEL
+        keep = np.flatnonzero(rec.labels != MISSING_LABEL)
+        mine = keep if rows is None else keep[rows[(rows >= offset) & (rows < offset + len(keep))] - offset]
+        offset += len(keep)
         enc = encode_record(model, pipeline, rec)
         reps = {"hand features": social_features(rec, cfg.context), "egocentric keypoints": pipeline.forward(rec)[0],
                 "SVM z_e": enc.z_e, "SVM z_q": enc.z_q, "tree codewords": enc.codes,
@@ -127,9 +143,20 @@ def frame_representations(records: list[PoseRecord], model, pipeline, cfg: Probe
             hidden = frame_embeddings(gpt, tok, units[tok.scheme.column])  # (layers+1, T, E)
             reps.update({f"GPT layer {k}": h for k, h in enumerate(hidden)})
         for name, x in reps.items():
-            parts.setdefault(name, []).append(np.asarray(x)[keep])
+            parts.setdefault(name, []).append(np.asarray(x)[keep if name.startswith("lookup") else mine])
         labels.append(rec.labels[keep])
-    return Representations({k: np.concatenate(v) for k, v in parts.items()}, np.concatenate(labels))
+    return Representations({k: np.concatenate(v) for k, v in parts.items()}, np.concatenate(labels), rows)
+
+
+def probe_rows(n_train: int, n_held: int, cfg: ProbeConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The labelled frames the probes read: (training frames of a probe, of an SVM, held-out frames scored)."""
+    rng = np.random.default_rng(cfg.seed)
+    pick = np.sort(rng.choice(n_train, size=min(n_train, cfg.max_train), replace=False))
+    svm_pick = np.sort(rng.choice(pick, size=min(len(pick), cfg.svm_max_train), replace=False))
+    test = np.arange(0, n_held, cfg.eval_stride)
+    if len(test) > cfg.max_eval:
+        test = test[np.unique(np.linspace(0, len(test) - 1, cfg.max_eval).round().astype(np.int64))]
+    return pick, svm_pick, test
 
 
 def _classifier(name: str, seed: int):
@@ -144,18 +171,16 @@ def _classifier(name: str, seed: int):
 
 def run_probes(train: Representations, held: Representations, vocab: dict[str, int], cfg: ProbeConfig) -> list[dict]:
     """Fit each probe on (a capped sample of) ``train``, score it on ``held``; one result dict per probe."""
-    rng = np.random.default_rng(cfg.seed)
     n = len(train.labels)
-    pick = np.sort(rng.choice(n, size=min(n, cfg.max_train), replace=False))
-    svm_pick = np.sort(rng.choice(pick, size=min(len(pick), cfg.svm_max_train), replace=False))
-    test = np.arange(0, len(held.labels), cfg.eval_stride)
+    pick, svm_pick, test = probe_rows(n, len(held.labels), cfg)
     y_test = held.labels[test]
     results = []
-    for name, x in tqdm(train.features.items(), desc="probes", leave=False):
+    for name in tqdm(train.features, desc="probes", leave=False):
         # a lookup is a count per unit: it takes every training frame, as the vocabulary quality does
         rows = svm_pick if name.startswith("SVM") else (np.arange(n) if name.startswith("lookup") else pick)
-        clf = _classifier(name, cfg.seed).fit(x[rows], train.labels[rows])
-        pred = clf.predict(held.features[name][test])
+        x = train.of(name, rows)
+        clf = _classifier(name, cfg.seed).fit(x, train.labels[rows])
+        pred = clf.predict(held.of(name, test))
         results.append({"representation": name, "features": int(x.shape[1]), "train_frames": int(len(rows)),
                         "test_frames": int(len(test)), **probe_scores(y_test, pred, vocab)})
     return results
@@ -229,8 +254,10 @@ def _probe(cfg: ProbeConfig, model, pipeline, lm, syllables, out: Path) -> list[
                           "them measures what the tokens were fitted to", "hold out videos the quantizer did not train "
                           "on (its own held-out split is the default)")
     write_json_atomic(out / "probe_config.json", asdict(cfg))
-    train = frame_representations(coll["train"], model, pipeline, cfg, lm, syllables)
-    held = frame_representations(coll[held_split], model, pipeline, cfg, lm, syllables)
+    labelled = [int(sum((r.labels != MISSING_LABEL).sum() for r in coll[s])) for s in ("train", held_split)]
+    pick, _, test = probe_rows(*labelled, cfg)  # only the frames a probe reads are made (and held)
+    train = frame_representations(coll["train"], model, pipeline, cfg, lm, syllables, rows=pick)
+    held = frame_representations(coll[held_split], model, pipeline, cfg, lm, syllables, rows=test)
     if len(np.unique(train.labels)) < 2 or len(held.labels) == 0:
         raise ArtifactError(cfg.source or model.cfg.source, "probes need labelled frames of at least two behaviors "
                             "in train and some in the held-out split", "probe a labelled source")

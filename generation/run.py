@@ -25,7 +25,8 @@ from behavior_tokens.core.errors import ConfigError
 from behavior_tokens.core.files import staged_output, write_json_atomic
 from behavior_tokens.core.layout import RunLayout
 from behavior_tokens.core.runs import unseen_transitions
-from behavior_tokens.data import MISSING_LABEL, PoseRecord, save_records
+from behavior_tokens.core.subsets import videos_within
+from behavior_tokens.data import MISSING_LABEL, PoseCollection, PoseRecord, save_records
 from behavior_tokens.data.plots import animate, plot_sample
 from behavior_tokens.lm import BehaviorTokenizer, LMConfig, TokenExport, load_lm, load_token_export
 from behavior_tokens.lm.data import held_out_split
@@ -71,6 +72,10 @@ class GenerateConfig(Config):
     seen_transitions: bool = option(True, help="syllables: a syllable may only follow one that some training video "
                                     "has it follow (transitions the renderer can show as a video shows them; false: "
                                     "any, as the GPT gives them). Frame-level schemes are sampled as the GPT gives them")
+    max_reference_frames: int = option(500_000, ge=1, help="frames of the training videos, and of the held-out ones, "
+                                       "that the renderer draws instances from and the checks compare with (whole "
+                                       "videos, a seeded sample of them where there are more; the prompt video "
+                                       "always)")
     seed: int = option(0, ge=0)
     gif: bool = True
     evaluate: bool = option(True, help="compare the samples with held-out videos (generation/checks.py): "
@@ -130,11 +135,13 @@ def generate_behavior(cfg: GenerateConfig) -> list[PoseRecord]:
 
 
 def _generate(st: Stage) -> list[PoseRecord]:
-    prompt = _prompt(st)
+    prompt = _within_budget(st, _prompt(st))
     decoded, by_video = _decoded_videos(st)
     render = _renderer(st, decoded["train"])
     train_ids, tokens_per_frame, run_lengths = _training_tokens(st)
     coll, held_split = run_collection(st.quantizer.cfg)
+    kept = {v for ds in st.export.dataset.values() for v in ds["video_id"]}
+    coll = PoseCollection({s: [r for r in recs if r.video_id in kept] for s, recs in coll.splits.items()})
     smooth_frames, ratios = fit_decoder_smoothing(coll["train"], st.quantizer, st.pipeline, features=by_video)
     write_json_atomic(st.out / "generate_config.json", {**asdict(st.cfg), "decoder_smooth_frames": smooth_frames,
                                                         "decoded_speed_ratio_by_smoothing": ratios})
@@ -174,6 +181,21 @@ def _prompt(st: Stage) -> Prompt:
     units = np.asarray(row[st.tok.scheme.column], dtype=np.int64).reshape(len(row["labels"]), -1)
     return Prompt(held, names[pick], pick, np.asarray(row["codes"], dtype=np.int64)[:n], units[:n],
                   np.asarray(row["labels"], dtype=np.int64)[:n])
+
+
+def _within_budget(st: Stage, prompt: Prompt) -> Prompt:
+    """Keep, of each split of ``st.export``, the videos the stage reads (``max_reference_frames``, the prompt video
+    among them); returns the prompt, indexed among them."""
+    from datasets import DatasetDict
+    subsets = {}
+    for split, ds in st.export.dataset.items():
+        keep = videos_within(list(ds["n_frames"]), st.cfg.max_reference_frames, st.cfg.seed)
+        if split == prompt.split:
+            keep = sorted(set(keep) | {prompt.index})
+            prompt = replace(prompt, index=keep.index(prompt.index))
+        subsets[split] = ds if len(keep) == len(ds) else ds.select(keep)
+    st.export = replace(st.export, dataset=DatasetDict(subsets))
+    return prompt
 
 
 def _decoded_videos(st: Stage) -> tuple[dict[str, list[np.ndarray]], dict[str, np.ndarray] | None]:

@@ -130,15 +130,20 @@ def build_export_tokenizer(export_dir: str | Path, cfg: TokenizerConfig, folder:
                             "export a source with training videos")
     scheme = SCHEMES.lookup(cfg.scheme)
     G, V = scheme.sizes(meta)
-    codes = {s: [np.asarray(c, dtype=np.int64).reshape(len(c), G) for c in dd[s][scheme.column]] for s in dd}
-    tok = BehaviorTokenizer.build(codes[train_split], cfg.scheme, G, V, cfg.min_count, cfg.bpe_vocab_size,
+
+    def codes(split: str):  # one video's codes at a time, read from the memory-mapped dataset
+        for row in dd[split].select_columns([scheme.column]).with_format("numpy"):
+            c = row[scheme.column]
+            yield np.asarray(c, dtype=np.int64).reshape(len(c), G)
+
+    tok = BehaviorTokenizer.build(list(codes(train_split)), cfg.scheme, G, V, cfg.min_count, cfg.bpe_vocab_size,
                                   cfg.max_token_frames)
     folder = Path(folder) if folder is not None else export_dir / TOKENIZER_DIR
     tok.save_pretrained(folder)
     report = {"scheme": cfg.scheme, "vocab_size": len(tok), "splits": {}}
-    for s, videos in codes.items():
+    for s in dd:
         n_tokens = n_frames = n_unk = 0
-        for c in videos:
+        for c in codes(s):
             ids, durations = tok.encode(c)
             n_tokens += len(ids)
             n_frames += len(c)
@@ -172,7 +177,8 @@ def tokenizer_for_export(export_dir: str | Path, cfg: TokenizerConfig) -> tuple[
 def export_with_tokenizer(export_cfg, tok_cfg: TokenizerConfig, syllables=None, progress: bool = True
                           ) -> tuple[object, dict]:
     """Stage one's export (``quantize.export.export_tokens``, with the syllable level when ``syllables`` is a
-    SyllableConfig) with its tokenizer built inside it before it is swapped in: (DatasetDict, tokenizer report)."""
+    SyllableConfig) with its tokenizer built inside it before it is swapped in: (DatasetDict, tokenizer report).
+    Under ``accelerate launch`` the processes share the encoding (see export_tokens)."""
     from behavior_tokens.quantize.export import export_tokens
     reports = []
 
@@ -181,4 +187,4 @@ def export_with_tokenizer(export_cfg, tok_cfg: TokenizerConfig, syllables=None, 
         return reports[-1]
 
     dd = export_tokens(export_cfg, finish=finish, syllables=syllables, progress=progress)
-    return dd, reports[0]
+    return dd, (reports[0] if reports else None)  # (None, None) on a process other than the main one

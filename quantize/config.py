@@ -24,7 +24,7 @@ Precision = Literal["no", "fp16", "bf16"]
 @dataclass
 class QuantizerConfig(RunConfig):
     RESUME_MAY_CHANGE: ClassVar[frozenset[str]] = RunConfig.RESUME_MAY_CHANGE | {
-        "eval_stride", "svm_max_train", "svm_max_eval", "tree_max_train"}
+        "eval_stride", "eval_max_windows", "svm_max_train", "svm_max_eval", "tree_max_train"}
 
     # Data
     source: str = option("synthetic", help="'synthetic[:N[:MINUTES]]', a pose file or folder, a dlc/ + boris/ folder")
@@ -84,6 +84,8 @@ class QuantizerConfig(RunConfig):
     eval_every: int = option(0, ge=0, help="steps between validations; 0 = once per epoch")
     checkpoint_every: int = option(500, ge=1)
     eval_stride: int = option(2, ge=1, help="stride of validation windows")
+    eval_max_windows: int = option(100_000, ge=10, help="cap on the validation windows (evenly spaced among those "
+                                   "--eval_stride gives), so validation costs the same on hours of held-out video")
     svm_max_train: int = option(3000, ge=10, help="cap on windows an SVM is fitted on")
     svm_max_eval: int = option(6000, ge=10, help="cap on held-out windows an SVM scores")
     tree_max_train: int = option(30000, ge=10, help="cap on windows the codeword tree is fitted on")

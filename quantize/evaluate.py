@@ -7,8 +7,8 @@
   SVM on z_q and a decision tree on the codewords (one-hot, so each split is "code == v"), fitted
   on training windows and scored on held-out windows, labels from each window's centre frame;
 - codebook usage (quantize.codebook.usage_statistics) of the held-out windows' centre frames, that
-  is every ``eval_stride``-th held-out frame: distinct codewords (G-tuples), % of V^G, used once,
-  per-group perplexity.
+  is every ``eval_stride``-th held-out frame (at most ``eval_max_windows`` of them, evenly spaced):
+  distinct codewords (G-tuples), % of V^G, used once, per-group perplexity.
 """
 
 from __future__ import annotations
@@ -66,8 +66,15 @@ def encode_windows(model, videos: list[VideoFeatures], window: int, stride: int,
             z_e, z_q, codes = c(res["z_e"]), c(res["z_q"]), c(res["codes"])
         else:
             z_e, z_q, codes = model.encode_center(x)
-        out.update(z_e=z_e.float().cpu().numpy(), z_q=z_q.float().cpu().numpy(), codes=codes.cpu().numpy())
+        # copies: a centre frame's latent is a view of the whole window's, which would be kept alive with it
+        out.update(z_e=z_e.float().cpu().numpy().copy(), z_q=z_q.float().cpu().numpy().copy(),
+                   codes=codes.cpu().numpy().copy())
         yield out
+
+
+def evenly_spaced(n: int, cap: int) -> np.ndarray | None:
+    """``cap`` indices spread evenly over ``range(n)`` (None: all of them, there being no more than ``cap``)."""
+    return None if n <= cap else np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
 
 
 def _n_windows(videos: list[VideoFeatures], window: int, stride: int) -> int:
@@ -153,7 +160,10 @@ def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) 
     sums = Counter()
     n_batches = 0
     held_batches = []
-    for b in encode_windows(model, data.held_out, W, cfg.eval_stride, cfg.batch_size, device, with_recon=True):
+    n_held = _n_windows(data.held_out, W, cfg.eval_stride)
+    held_pick = evenly_spaced(n_held, cfg.eval_max_windows)
+    for b in encode_windows(model, data.held_out, W, cfg.eval_stride, cfg.batch_size, device, pick=held_pick,
+                            with_recon=True):
         recon_px, true_px = _pixel_errors(b, data.held_out, data.pipeline, cfg)
         r2_px.add(recon_px, true_px)
         r2_model.add(b["recon"].reshape(-1, cfg.n_features), b["x"][:, :W].reshape(-1, cfg.n_features))
@@ -169,7 +179,8 @@ def evaluate_quantizer(model, data, cfg: QuantizerConfig, device: torch.device) 
     metrics.update(codewords_used=usage["used"], codewords_used_pct=usage["used_pct"],
                    codewords_used_once=usage["used_once"], group_codes_used=usage["group_codes_used"],
                    group_perplexity=usage["group_perplexity"],
-                   codewords_sampling=sampling_name(cfg.eval_stride, "held-out frame"))
+                   codewords_sampling=sampling_name(cfg.eval_stride, "held-out frame") + (
+                       "" if held_pick is None else f", {len(held_pick)} of them evenly spaced"))
     # Classifiers are fitted on a random subsample of training windows (see _classify for the caps).
     n_train = _n_windows(data.train, W, cfg.stride)
     pick = rng.choice(n_train, size=min(n_train, max(cfg.svm_max_train, cfg.tree_max_train)), replace=False)

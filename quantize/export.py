@@ -20,9 +20,11 @@ tokenizer) has run in it, so a failure leaves an earlier export as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +56,7 @@ from .syllable_guide import GUIDES
 from .syllables import SYLLABLE_DIR, SyllableConfig, SyllableModel, block_weights
 
 EXPORT_KIND = "token export"
+SCRATCH_DIR = "scratch"  # per-video codes while an export runs, inside its staged folder (gone before it is swapped in)
 
 
 @dataclass
@@ -81,7 +84,7 @@ class FrameCodes:
     """Per-frame outputs of the quantizer for one video (frame t: the window centred on t)."""
 
     codes: np.ndarray  # (T, G) int16
-    z_e: np.ndarray  # (T, D) float32, before quantization
+    z_e: np.ndarray | None  # (T, D) float32, before quantization (None once an export has stored the codes)
     z_q: np.ndarray  # (T, D) float32, the codewords
     axis: tuple[str, str, str] = ("", "", "")  # (anchor, from, to): the body axis the quantizer's pipeline aligns on
 
@@ -161,44 +164,77 @@ def dataset_hashes(folder: Path) -> dict[str, str]:
 
 
 def _split_dataset(records: list[PoseRecord], encoded: list[FrameCodes], syllables: list[np.ndarray] | None,
-                   split: str, features, meta: dict):
+                   split: str, features, meta: dict, folder: Path):
+    """One split's rows written one video at a time to an Arrow file in ``folder`` (memory-mapped once written)."""
     from datasets import Dataset, DatasetInfo
-    rows = {k: [] for k in features}
-    for i, (rec, enc) in enumerate(zip(records, encoded, strict=True)):
-        rows["video_id"].append(rec.video_id)
-        rows["annotator"].append(rec.annotator)
-        rows["fps"].append(rec.fps)
-        rows["n_frames"].append(rec.n_frames)
-        rows["codes"].append(enc.codes)
-        rows["labels"].append(rec.labels.astype(np.int16))
-        if "syllables" in rows:
-            rows["syllables"].append(syllables[i].astype(np.int16))
-        if "z_q" in rows:
-            rows["z_q"].append(enc.z_q)
+    from datasets.arrow_writer import ArrowWriter
     info = DatasetInfo(description=json.dumps({k: v for k, v in meta.items() if k != "splits"}, sort_keys=True),
                        features=features, license=meta["license"])
-    ds = Dataset.from_dict(rows, info=info, split=split)
+    path = folder / f"{split}.arrow"
+    with ArrowWriter(features=features, path=str(path), writer_batch_size=1) as writer:
+        for i, (rec, enc) in enumerate(zip(records, encoded, strict=True)):
+            row = {"video_id": rec.video_id, "annotator": rec.annotator, "fps": rec.fps, "n_frames": rec.n_frames,
+                   "codes": np.asarray(enc.codes), "labels": rec.labels.astype(np.int16)}
+            if "syllables" in features:
+                row["syllables"] = syllables[i].astype(np.int16)
+            if "z_q" in features:
+                row["z_q"] = np.asarray(enc.z_q)
+            writer.write(row)
+        writer.finalize()
+    ds = Dataset.from_file(str(path), info=info, split=split)
     # A fingerprint from the content, so a second export of the same checkpoint is byte-identical.
     fp = hashlib.sha256((meta["checkpoint_sha256"] + split + str(meta["stride"]) + meta["source"]).encode())
     return Dataset(ds.data, info=ds.info, split=ds.split, fingerprint=fp.hexdigest()[:16])
 
 
-def _encode_all(model, pipeline, coll, cfg: ExportConfig, device, progress: bool) -> dict[str, list[FrameCodes]]:
-    """Every video's per-frame codes and latents, split by split (codes made persistent if asked)."""
-    bar = tqdm(total=sum(r.n_frames for r in coll.records), unit="frame", desc="export", disable=not progress)
-    out = {}
-    for split, recs in coll.splits.items():
-        out[split] = []
-        for rec in recs:
-            enc = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size, device=device)
-            if cfg.code_switch_cost > 0:
-                enc.codes = model.quantizer.sticky_codes(torch.from_numpy(enc.z_e), cfg.code_switch_cost
-                                                         ).numpy().astype(np.int16)
-                enc.z_q = model.lookup(torch.from_numpy(enc.codes.astype(np.int64))).numpy()
-            out[split].append(enc)
-            bar.update(rec.n_frames)
+class StoredCodes(FrameCodes):
+    """One video's per-frame codes and z_q as an export stores them while it runs (in its scratch folder, written
+    by whichever process encoded the video): read, memory-mapped, when asked."""
+
+    def __init__(self, folder: Path, axis: tuple[str, str, str]):
+        self.folder, self.axis, self.z_e = folder, axis, None
+
+    @staticmethod
+    def write(folder: Path, enc: FrameCodes) -> None:
+        folder.mkdir(parents=True)
+        np.save(folder / "codes.npy", enc.codes)
+        np.save(folder / "z_q.npy", enc.z_q)
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.load(self.folder / "codes.npy", mmap_mode="r")
+
+    @property
+    def z_q(self) -> np.ndarray:
+        return np.load(self.folder / "z_q.npy", mmap_mode="r")
+
+
+def _shares(coll, state) -> list[tuple[str, int, PoseRecord]]:
+    """This process's videos: every ``num_processes``-th of the export's (split, index, record) list."""
+    items = [(split, i, rec) for split, recs in coll.splits.items() for i, rec in enumerate(recs)]
+    return items[state.process_index::state.num_processes]
+
+
+def _encode_all(model, pipeline, coll, cfg: ExportConfig, device, progress: bool, scratch: Path, state
+                ) -> dict[str, list[FrameCodes]]:
+    """Every video's per-frame codes and z_q (codes made persistent if asked), each process encoding its share
+    into ``scratch``; returned as StoredCodes, read when used."""
+    mine = _shares(coll, state)
+    bar = tqdm(total=sum(r.n_frames for _, _, r in mine), unit="frame", desc="export",
+               disable=not progress or not state.is_main_process)
+    for split, i, rec in mine:
+        enc = encode_record(model, pipeline, rec, stride=cfg.stride, batch_size=cfg.batch_size, device=device)
+        if cfg.code_switch_cost > 0:
+            enc.codes = model.quantizer.sticky_codes(torch.from_numpy(enc.z_e), cfg.code_switch_cost
+                                                     ).numpy().astype(np.int16)
+            enc.z_q = model.lookup(torch.from_numpy(enc.codes.astype(np.int64))).numpy()
+        StoredCodes.write(scratch / split / str(i), enc)
+        bar.update(rec.n_frames)
     bar.close()
-    return out
+    state.wait_for_everyone()
+    axis = (pipeline.anchor, pipeline.axis_from, pipeline.axis_to)
+    return {split: [StoredCodes(scratch / split / str(i), axis) for i in range(len(recs))]
+            for split, recs in coll.splits.items()}
 
 
 def syllable_features(encoded: list[FrameCodes], records: list[PoseRecord], syl: SyllableConfig) -> list[np.ndarray]:
@@ -220,25 +256,58 @@ def syllable_contexts(records: list[PoseRecord], syl: SyllableConfig) -> list[np
     return [behavior_context(rec) for rec in records]
 
 
-def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: list[PoseRecord],
-                   inputs: tuple[list[np.ndarray], list[np.ndarray | None]] | None = None) -> list[np.ndarray]:
-    """Each video's syllables (T,) under a fitted syllable level; ``inputs``: its (features, contexts) when
-    already made."""
-    feats, contexts = inputs or (syllable_features(encoded, records, model.cfg), syllable_contexts(records, model.cfg))
-    return [model.assign(f, context=c) for f, c in zip(feats, contexts, strict=True)]
+def syllable_units(model: SyllableModel, encoded: list[FrameCodes], records: list[PoseRecord]) -> list[np.ndarray]:
+    """Each video's syllables (T,) under a fitted syllable level, its features made one video at a time."""
+    return [model.assign(syllable_features([enc], [rec], model.cfg)[0], context=syllable_contexts([rec], model.cfg)[0])
+            for enc, rec in zip(encoded, records, strict=True)]
+
+
+class _VideoFeatures(Sequence):
+    """The syllable features of each video, made when indexed (so a fit holds one video's at a time)."""
+
+    def __init__(self, encoded: list[FrameCodes], records: list[PoseRecord], syl: SyllableConfig):
+        self.encoded, self.records, self.syl = encoded, records, syl
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return syllable_features([self.encoded[i]], [self.records[i]], self.syl)[0]
+
+
+def fit_syllable_model(encoded: list[FrameCodes], records: list[PoseRecord], fps: float, syl: SyllableConfig,
+                       latent_dim: int) -> SyllableModel:
+    """The syllable level fitted on the training videos (and their labels, when guided)."""
+    feats = _VideoFeatures(encoded, records, syl)
+    width = syllable_features([encoded[0]], [records[0]], syl)[0].shape[1]
+    return SyllableModel.fit(feats, fps, syl, block_weights(syl, latent_dim, width), [rec.labels for rec in records],
+                             syllable_contexts(records, syl), lengths=[rec.n_frames for rec in records])
 
 
 def fit_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig, latent_dim: int
                   ) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
     """The syllable level fitted on the training videos (and their labels, when guided), and every video's
     syllables."""
-    train = syllable_features(encoded["train"], coll["train"], syl), syllable_contexts(coll["train"], syl)
-    weights = block_weights(syl, latent_dim, train[0][0].shape[1])
-    model = SyllableModel.fit(train[0], coll.fps, syl, weights, [rec.labels for rec in coll["train"]], train[1])
-    return model, {s: syllable_units(model, encoded[s], coll[s], train if s == "train" else None) for s in encoded}
+    model = fit_syllable_model(encoded["train"], coll["train"], coll.fps, syl, latent_dim)
+    return model, {s: syllable_units(model, encoded[s], coll[s]) for s in encoded}
 
 
-def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progress: bool = True,
+def _shared_syllables(encoded: dict[str, list[FrameCodes]], coll, syl: SyllableConfig, latent_dim: int,
+                      scratch: Path, state) -> tuple[SyllableModel, dict[str, list[np.ndarray]]]:
+    """fit_syllables across processes: the main process fits the level, each process assigns its videos."""
+    if state.is_main_process:
+        fit_syllable_model(encoded["train"], coll["train"], coll.fps, syl, latent_dim).save(scratch / SYLLABLE_DIR)
+    state.wait_for_everyone()
+    model = SyllableModel.load(scratch / SYLLABLE_DIR)
+    for split, i, rec in _shares(coll, state):
+        units = syllable_units(model, [encoded[split][i]], [rec])[0]
+        np.save(scratch / split / str(i) / "syllables.npy", units.astype(np.int16))
+    state.wait_for_everyone()
+    return model, {split: [np.load(scratch / split / str(i) / "syllables.npy", mmap_mode="r") for i in range(len(recs))]
+                   for split, recs in coll.splits.items()}
+
+
+def export_tokens(cfg: ExportConfig, device: str | torch.device | None = None, progress: bool = True,
                   finish: Callable[[Path], dict] | None = None, syllables: SyllableConfig | None = None):
     """Run the export; returns the DatasetDict (also written to ``cfg.output_dir``).
 
@@ -246,41 +315,63 @@ def export_tokens(cfg: ExportConfig, device: str | torch.device = "cpu", progres
     frame-aligned ``syllables`` column; the model is saved in ``syllables/``. ``finish(folder)`` runs in
     the staged folder before it is swapped in (the export script builds the tokenizer there); what it
     returns is recorded in export.json under ``finish``.
+
+    Memory does not grow with the frames: each video's codes and z_q go to a scratch folder as they are made and
+    are read back one video at a time. Under ``accelerate launch --num_processes N`` the videos are shared between
+    the processes (each on its own device; ``device`` default: accelerate's), which write the same export as one
+    process; the main process fits the syllables and writes the files, on other processes the call returns None.
     """
-    from datasets import DatasetDict
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list, parse_flag_from_env
+    from datasets import DatasetDict, load_from_disk
 
     cfg.validate()
     if syllables is not None:
         syllables.validate()
+    state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))  # as accelerate's Accelerator reads it
+    if device is None:  # "cpu:0", as accelerate names a CPU process's device, is not a device safetensors loads to
+        device = "cpu" if state.device.type == "cpu" else state.device
     model_dir = model_folder(cfg.checkpoint)
     cfg.output_dir = cfg.output_dir or str(RunLayout(run_root(cfg.checkpoint)).tokens)
     reads = {"--checkpoint": model_dir, "the checkpoints of --checkpoint": model_dir.parent / "checkpoints"
              if model_dir.name == MODEL_DIR else None}
     if cfg.source and Path(cfg.source).exists():
         reads["--source"] = Path(cfg.source)
-    with staged_output(cfg.output_dir, EXPORT_KIND, overwrite=cfg.overwrite, reads=reads) as tmp:
+    staged = staged_output(cfg.output_dir, EXPORT_KIND, overwrite=cfg.overwrite, reads=reads) \
+        if state.is_main_process else contextlib.nullcontext()
+    with staged as tmp:
+        scratch = Path(tmp / SCRATCH_DIR) if tmp is not None else None
+        if state.num_processes > 1:  # every process writes its videos into the main process's scratch folder
+            scratch = Path(broadcast_object_list([str(scratch) if scratch else ""], from_process=0)[0])
         model, pipeline = load_quantizer(cfg.checkpoint, device=device)
         qcfg: QuantizerConfig = model.cfg
         coll = _checked_collection(cfg, qcfg, syllables)
+        encoded = _encode_all(model, pipeline, coll, cfg, device, progress, scratch, state)
+        units = None
+        if syllables is not None:
+            syl_model, units = _shared_syllables(encoded, coll, syllables, qcfg.latent_dim, scratch, state)
+        if not state.is_main_process:
+            return None
         meta = {"quantizer_config": qcfg.to_dict(), "checkpoint": str(cfg.checkpoint),
                 "checkpoint_sha256": file_sha256(model_dir / MODEL_FILE), "groups": qcfg.code_columns,
                 "codewords": max(qcfg.codewords, qcfg.coarse_codewords), "vocab": coll.vocab, "fps": coll.fps,
                 "stride": cfg.stride, "code_switch_cost": cfg.code_switch_cost,
                 "source": cfg.source or qcfg.source, "with_z_q": cfg.with_z_q, "license": cfg.license}
-        encoded = _encode_all(model, pipeline, coll, cfg, device, progress)
-        units = None
         if syllables is not None:
-            syl_model, units = fit_syllables(encoded, coll, syllables, qcfg.latent_dim)
             syl_model.save(tmp / SYLLABLE_DIR)
             meta["syllables"] = {"units": syl_model.units, "switch_cost": syl_model.switch_cost,
                                  "config": syllables.to_dict()}
         features = _features(qcfg.code_columns, qcfg.latent_dim, cfg.with_z_q, syllables is not None)
-        dd = DatasetDict({split: _split_dataset(recs, encoded[split], None if units is None else units[split], split,
-                                                features, meta) for split, recs in coll.splits.items()})
-        _write(tmp, dd, meta, cfg.license, finish)
+        _write_data(tmp, DatasetDict({split: _split_dataset(recs, encoded[split], None if units is None else
+                                                            units[split], split, features, meta, scratch)
+                                      for split, recs in coll.splits.items()}))
+        meta["splits"] = {s: {"videos": len(recs), "frames": sum(r.n_frames for r in recs)}
+                          for s, recs in coll.splits.items()}
+        shutil.rmtree(scratch)
+        _write_meta(tmp, meta, cfg.license, finish)
     if cfg.push_to_hub:
         push_export(cfg.output_dir, cfg.push_to_hub, private=cfg.private)
-    return dd
+    return load_from_disk(str(Path(cfg.output_dir) / DATASET_DIR))
 
 
 def _checked_collection(cfg: ExportConfig, qcfg: QuantizerConfig, syllables: SyllableConfig | None):
@@ -301,14 +392,17 @@ def _checked_collection(cfg: ExportConfig, qcfg: QuantizerConfig, syllables: Syl
     return coll
 
 
-def _write(folder: Path, dd, meta: dict, license: str, finish: Callable[[Path], dict] | None) -> None:
-    """``dataset/``, ``data/*.parquet``, the dataset card and ``export.json`` (with the sha256 of every dataset
-    file and what ``finish`` returned) into the staged folder."""
+def _write_data(folder: Path, dd) -> None:
+    """``dataset/`` and ``data/*.parquet`` into the staged folder."""
     dd.save_to_disk(str(folder / DATASET_DIR))
     (folder / PARQUET_DIR).mkdir()
     for split, ds in dd.items():
         ds.to_parquet(str(folder / PARQUET_DIR / f"{split}-00000-of-00001.parquet"))
-    meta["splits"] = {s: {"videos": len(ds), "frames": int(sum(ds["n_frames"]))} for s, ds in dd.items()}
+
+
+def _write_meta(folder: Path, meta: dict, license: str, finish: Callable[[Path], dict] | None) -> None:
+    """The dataset card and ``export.json`` (with the sha256 of every dataset file and what ``finish`` returned)
+    into the staged folder, and its manifest."""
     meta["dataset_sha256"] = dataset_hashes(folder / DATASET_DIR)
     meta["manifest"] = MANIFEST_FILE  # every file of the export, export.json included, vouched for by its sha256
     (folder / "README.md").write_text(_card(meta, license))

@@ -16,6 +16,7 @@ beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ import numpy as np
 from behavior_tokens.core.config import Config, option
 from behavior_tokens.core.errors import ArtifactError, ConfigError
 from behavior_tokens.core.files import read_json, write_json_atomic
+from behavior_tokens.core.subsets import videos_within
 
 from .syllable_guide import GUIDES, UNGUIDED, LabelGuide
 from .viterbi import scan_switch_cost, smooth, viterbi
@@ -47,6 +49,8 @@ class SyllableConfig(Config):
     kmeans_iters: int = option(25, ge=1)
     kmeans_restarts: int = option(5, ge=1, help="k-means runs from different seeds; the one of least distortion is kept")
     max_fit_frames: int = option(100_000, ge=100, help="frames k-means is fitted on (a seeded sample)")
+    max_scan_frames: int = option(500_000, ge=100, help="frames the switch-cost scan segments (whole training "
+                                  "videos, a seeded sample of them where there are more)")
     guide: GuideName = option("none", help="none: unsupervised syllables; labels: each behavior of the "
                                      "training labels owns a share of the units, and a regression on each frame's "
                                      "social context weighs them (held-out labels are never read)")
@@ -99,35 +103,47 @@ class SyllableModel:
         return viterbi(self.cost(features, context), self.switch_cost if switch_cost is None else switch_cost)
 
     @classmethod
-    def fit(cls, videos: list[np.ndarray], fps: float, cfg: SyllableConfig, weights: np.ndarray | None = None,
-            labels: list[np.ndarray] | None = None, contexts: list[np.ndarray] | None = None) -> SyllableModel:
+    def fit(cls, videos: Sequence[np.ndarray], fps: float, cfg: SyllableConfig, weights: np.ndarray | None = None,
+            labels: list[np.ndarray] | None = None, contexts: list[np.ndarray] | None = None,
+            lengths: list[int] | None = None) -> SyllableModel:
         """Centres over (a sample of) the training videos' prepared features (as ``cfg.guide`` places them),
         then the switch-cost scan.
 
         Features are standardised per dimension, then multiplied by ``weights`` (D,) (default 1), so a
         block of features (e.g. a few relational ones beside a 32-dimensional latent) can weigh as much
         as another. ``labels`` (T,) and social ``contexts`` (T, Dg) per video are read by ``guide="labels"``.
+        ``videos`` may make each video's features when indexed (``lengths``: their frames): unguided, the fit
+        holds one video's features, the k-means sample and the scanned videos' costs, whatever the frames.
         """
         cfg.validate()
         placer = GUIDES.lookup(cfg.guide)
         if placer.needs_labels and (labels is None or contexts is None):
             raise ConfigError("--guide", f"--guide {cfg.guide} needs the training videos' labels",
                               "use --guide none for unlabelled videos")
-        smoothed = [smooth(v, cfg.smooth_frames) for v in videos]
-        stacked = np.concatenate(smoothed)
-        mean, scale = stacked.mean(0), stacked.std(0) + 1e-6
+        lengths = [len(v) for v in videos] if lengths is None else list(lengths)
+        rng = np.random.default_rng(cfg.seed)
+        total = sum(lengths)
+        pick = np.sort(rng.choice(total, size=min(total, cfg.max_fit_frames), replace=False))
+        stats, sample, kept = _Moments(), [], []
+        for i, start in enumerate(np.cumsum([0] + lengths[:-1])):
+            x = smooth(videos[i], cfg.smooth_frames)
+            stats.add(x)
+            sample.append(x[pick[(pick >= start) & (pick < start + len(x))] - start])
+            if placer.needs_labels:  # the guide places each behavior's units over its own frames
+                kept.append(x)
+        mean, scale = stats.mean, stats.std + 1e-6
         if weights is not None:
             scale = scale / np.asarray(weights, dtype=np.float64)
         if placer.needs_labels:  # each behavior's frames are sampled within place()
-            centres, owners, guide = placer.place((stacked - mean) / scale, np.concatenate(labels),
+            centres, owners, guide = placer.place((np.concatenate(kept) - mean) / scale, np.concatenate(labels),
                                                   np.concatenate(contexts), cfg)
         else:
-            rng = np.random.default_rng(cfg.seed)
-            pick = np.sort(rng.choice(len(stacked), size=min(len(stacked), cfg.max_fit_frames), replace=False))
-            centres, owners, guide = placer.place((stacked[pick] - mean) / scale, None, None, cfg)
+            centres, owners, guide = placer.place((np.concatenate(sample) - mean) / scale, None, None, cfg)
         model = cls(cfg, mean, scale, centres, cfg.switch_cost, fps, owners, guide)
         if cfg.target_median_ms > 0:
-            model.switch_cost = model.scan_switch_cost(videos, cfg.target_median_ms, contexts)
+            scanned = videos_within(lengths, cfg.max_scan_frames, cfg.seed)
+            model.switch_cost = model.scan_switch_cost([videos[i] for i in scanned], cfg.target_median_ms,
+                                                       None if contexts is None else [contexts[i] for i in scanned])
         return model
 
     def scan_switch_cost(self, videos: list[np.ndarray], target_ms: float, contexts: list[np.ndarray] | None = None
@@ -158,6 +174,30 @@ class SyllableModel:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ArtifactError(str(folder / SYLLABLE_FILE), f"damaged syllable model ({e})",
                                 "fit the syllables again") from None
+
+
+class _Moments:
+    """Per-dimension mean and standard deviation of row blocks added one at a time (Chan et al.'s pairwise
+    update: as exact as one pass over all rows, holding none)."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        n = len(x)
+        if n == 0:
+            return
+        mean = x.mean(0)
+        m2 = ((x - mean) ** 2).sum(0)
+        total = self.n + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta ** 2 * (self.n * n / total)
+        self.n = total
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.m2 / self.n)
 
 
 def block_weights(cfg: SyllableConfig, latent_dim: int, width: int) -> np.ndarray | None:

@@ -78,3 +78,29 @@ def test_the_sampling_bias_and_the_decoders_smoothing_are_recorded(generated_run
     ratios = {int(k): v for k, v in gen_cfg["decoded_speed_ratio_by_smoothing"].items()}
     assert gen_cfg["decoder_smooth_frames"] == min(ratios, key=lambda k: abs(np.log(ratios[k])))
     assert ev["decoder_smooth_frames"] == gen_cfg["decoder_smooth_frames"] and ratios[13] < ratios[1]
+
+
+def test_generation_reads_whole_videos_within_its_frame_budget(syllable_run):
+    from behavior_tokens.generation.run import Prompt, Stage, _within_budget
+    from behavior_tokens.lm import load_token_export
+    export = load_token_export(syllable_run / "tokens")
+    train, held = export.dataset["train"], export.dataset["test"]
+    assert len(train) >= 2
+
+    def prompt_in(split: str, index: int) -> Prompt:
+        video = export.dataset[split][index]["video_id"]
+        return Prompt(split, video, index, np.zeros((5, 2), dtype=np.int64), np.zeros((5, 1)), np.zeros(5, dtype=int))
+
+    def stage(**kw) -> Stage:
+        return Stage(GenerateConfig(lm="unused", **kw), None, None, None, None, None, export, None)
+
+    st = stage(max_reference_frames=1)  # room for one video of each split, the prompt video beside it
+    moved = _within_budget(st, prompt_in("test", len(held) - 1))
+    assert len(st.export.dataset["train"]) == 1 and st.export.dataset["test"][moved.index]["video_id"] == moved.video
+    st = stage(max_reference_frames=1)
+    moved = _within_budget(st, prompt_in("train", len(train) - 1))
+    kept = st.export.dataset["train"]
+    assert 1 <= len(kept) <= 2 and kept[moved.index]["video_id"] == train[len(train) - 1]["video_id"]
+    st = stage()  # the default budget holds every video of a small export: nothing left out
+    assert _within_budget(st, prompt_in("train", 1)).index == 1
+    assert {s: len(ds) for s, ds in st.export.dataset.items()} == {s: len(ds) for s, ds in export.dataset.items()}
