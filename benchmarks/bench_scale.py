@@ -1,7 +1,7 @@
 """The main job as recordings grow: each stage's time and peak memory at several sizes, and how they scale.
 
-    python benchmarks/bench_scale.py --root runs/scale --sources ../shared/data/ethome_social synthetic:5:10 \
-        synthetic:60:10 synthetic:600:10 [--config JOB.json]
+    python benchmarks/bench_scale.py --root runs/scale --sources synthetic:60:10 synthetic:600:10 \
+        [--runs runs/ethome ...] [--config JOB.json]
 
 Each source is run by the main job (``behavior-tokens run SOURCE ROOT/NAME``) in a process of its own, one after
 the other (time them alone: two jobs on two cores make both numbers wrong). A run already finished in ROOT (its
@@ -10,7 +10,8 @@ resident memory (``core/memory.py``: the process's high-water mark, reset before
 the whole job's peak is the largest of them (the resets make the kernel's own figure, ``os.wait4``, that of the
 last stretch only; it is kept in NAME.process.json beside the wall time). Writes ROOT/scale.json and ROOT/scale.md:
 per stage and size, seconds and peak MB; per stage, the slope of time and of memory against frames between the two
-largest sizes (log-log: 1 grows as the frames do, 0 does not grow).
+largest sizes (log-log: 1 grows as the frames do, 0 does not grow). ``--runs`` adds main jobs run elsewhere (e.g. with
+``--test_videos``), read as they are.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def stage_rows(results: dict[str, dict]) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", required=True, help="folder of the runs, scale.json and scale.md")
-    ap.add_argument("--sources", nargs="+", required=True, help="pose sources, one main job each")
+    ap.add_argument("--sources", nargs="*", default=[], help="pose sources, one main job each")
+    ap.add_argument("--runs", nargs="*", default=[], help="finished main-job runs to read as they are")
     ap.add_argument("--config", default="", help="a job file (default: the preset)")
     args = ap.parse_args()
     root = Path(args.root)
@@ -99,6 +101,13 @@ def main() -> None:
         name = run_name(source)
         print(f"{source} -> {root / name}", flush=True)
         results[name] = run_job(source, root / name, args.config)
+    for run in map(Path, args.runs):
+        status = read_json(run / JOB_STATUS, "job status")
+        if not finished(status):
+            raise SystemExit(f"error: {run}: not a finished main job (run it to the end first)")
+        results[run.name] = status
+    if not results:
+        raise SystemExit("error: --sources: nothing to measure (name sources, or --runs)")
     rows = stage_rows(results)
     frames = {n: sum(r["data"]["frames"].values()) for n, r in results.items()}
     names = sorted(results, key=frames.get)
